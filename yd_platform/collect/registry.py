@@ -1,0 +1,16 @@
+"""Names of the collectors a dataset may use.
+
+The catalog validates `collector:` against this list at load time, so it must stay
+importable without Playwright; the implementations are looked up lazily by name.
+"""
+
+COLLECTORS: dict[str, str] = {
+    "pdd": "yd_platform.collect.platforms.pdd:PddCollector",
+    "tm": "yd_platform.collect.platforms.tm:TmallCollector",
+    "jd": "yd_platform.collect.platforms.jd:JdCollector",
+    "erp": "yd_platform.collect.platforms.erp:ErpCollector",
+}
+
+
+def known_collectors() -> list[str]:
+    return sorted(COLLECTORS)

@@ -1,0 +1,42 @@
+"""Core resources built from the environment (see `yd_platform.settings`).
+
+Secrets are passed as `dg.EnvVar` so the UI and run config show the variable name,
+never the value.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from yd_platform.resources.object_store import ObjectStoreResource
+from yd_platform.resources.shops import ShopSourceResource
+from yd_platform.settings import app_db_url, env, env_flag, yd_home
+
+
+def secret(name: str) -> dg.EnvVar | str:
+    """An EnvVar reference when the variable is set, else an empty string."""
+    return dg.EnvVar(name) if env(name) else ""
+
+
+def object_store_from_env() -> ObjectStoreResource:
+    if (env("YD_OBJECT_STORE") or "local") == "minio":
+        return ObjectStoreResource(
+            backend="minio",
+            endpoint=env("YD_MINIO_ENDPOINT", "127.0.0.1:9000"),
+            access_key=secret("YD_MINIO_ACCESS_KEY"),
+            secret_key=secret("YD_MINIO_SECRET_KEY"),
+            bucket=env("YD_MINIO_BUCKET", "warehouse"),
+            secure=env_flag("YD_MINIO_SECURE"),
+            region=env("YD_MINIO_REGION"),
+        )
+    return ObjectStoreResource(backend="local", root=str(yd_home() / "objects"))
+
+
+def shop_source_from_env() -> ShopSourceResource:
+    if (env("YD_SHOPS_SOURCE") or "config") == "mysql":
+        return ShopSourceResource(source="mysql", db_url=env("YD_SHOPS_DB_URL") or app_db_url())
+    return ShopSourceResource(source="config")
+
+
+def core_resources() -> dict[str, object]:
+    return {"object_store": object_store_from_env(), "shop_source": shop_source_from_env()}

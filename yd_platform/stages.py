@@ -1,0 +1,26 @@
+"""Definitions contributed by the stage packages beyond the dataset chain.
+
+Each stage exposes `build_defs(catalog) -> dg.Definitions` (its assets, checks,
+sensors, jobs and the resources only it uses).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import dagster as dg
+
+from yd_platform.catalog import Catalog
+
+STAGE_MODULES = [
+    "yd_platform.collect.defs",
+    "yd_platform.checks.defs",
+    "yd_platform.tables.defs",
+    "yd_platform.notify.defs",
+    "yd_platform.tags.defs",
+    "yd_platform.incentives.defs",
+]
+
+
+def stage_definitions(catalog: Catalog) -> list[dg.Definitions]:
+    return [importlib.import_module(name).build_defs(catalog) for name in STAGE_MODULES]

@@ -1,0 +1,59 @@
+"""Shared fixtures: an isolated YD_HOME, a Dagster instance, a scratch MariaDB database.
+
+Tests talk to real parts. MariaDB is expected at 127.0.0.1:3306 (root, no password)
+unless YD_TEST_MYSQL_URL points elsewhere (a server URL without database name).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from yd_platform.catalog import Catalog, load_catalog
+
+MYSQL_SERVER_URL = os.environ.get("YD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
+
+
+@pytest.fixture
+def yd_home(tmp_path, monkeypatch) -> Iterator[os.PathLike]:
+    """A fresh embedded-default data folder, with every production switch unset."""
+    home = tmp_path / "yd_home"
+    home.mkdir()
+    monkeypatch.setenv("YD_HOME", str(home))
+    for name in ("YD_OBJECT_STORE", "YD_TABLE_ENGINE", "YD_APP_DB_URL", "YD_SHOPS_SOURCE", "YD_CATALOG"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A scratch database on the real MariaDB server, dropped afterwards."""
+    name = f"yd_test_{uuid.uuid4().hex[:10]}"
+    server = sa.create_engine(MYSQL_SERVER_URL)
+    try:
+        with server.begin() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"MariaDB at {MYSQL_SERVER_URL} is not reachable: {exc}")
+    try:
+        yield f"{MYSQL_SERVER_URL}/{name}?charset=utf8mb4"
+    finally:
+        with server.begin() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        server.dispose()
