@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from yd_platform.resources.app_db import AppDatabaseResource
 from yd_platform.resources.object_store import ObjectStoreResource
 from yd_platform.resources.shops import ShopSourceResource
 from yd_platform.settings import app_db_url, env, env_flag, yd_home
@@ -38,5 +39,13 @@ def shop_source_from_env() -> ShopSourceResource:
     return ShopSourceResource(source="config")
 
 
+def app_db_from_env() -> AppDatabaseResource:
+    return AppDatabaseResource(url=dg.EnvVar("YD_APP_DB_URL") if env("YD_APP_DB_URL") else app_db_url())
+
+
 def core_resources() -> dict[str, object]:
-    return {"object_store": object_store_from_env(), "shop_source": shop_source_from_env()}
+    return {
+        "object_store": object_store_from_env(),
+        "shop_source": shop_source_from_env(),
+        "app_db": app_db_from_env(),
+    }
