@@ -98,8 +98,21 @@ def run_cmd(args: argparse.Namespace) -> int:
     return 0 if run_day(args.date, args.schedule, args.datasets, args.platforms) else 1
 
 
+def sync_embedded_shops() -> None:
+    """Mirror the shops into the instance now, so the UI shows them before the sensor ticks."""
+    import dagster as dg
+
+    from yd_platform.catalog import load_catalog
+    from yd_platform.pipeline.shops_sensor import sync_shops
+    from yd_platform.resources.core import shop_source_from_env
+
+    with dg.DagsterInstance.get() as instance:
+        sync_shops(instance, load_catalog(), shop_source_from_env())
+
+
 def up_cmd(args: argparse.Namespace) -> int:
     home = embedded_dagster_home()
+    sync_embedded_shops()
     if not args.skip_run:
         print(f"Running the daily plan for {date.today()} on the embedded default ...", flush=True)
         run_day(date.today(), "daily", args.datasets)
