@@ -39,9 +39,10 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(plan.as_json(), ensure_ascii=False))
         return 0
     print(f"Plan for T = {args.date.isoformat()} (schedule: {args.schedule})")
-    for plan in plans:
+    timed = sorted(((ticks_on(p.dataset, args.date)[0], p) for p in plans), key=lambda tp: tp[0])
+    for when, plan in timed:
         ds = plan.dataset
-        tick = ticks_on(ds, args.date)[0].strftime("%H:%M")
+        tick = when.strftime("%H:%M")
         print(f"  {tick}  {ds.platform}/{ds.code:<14} {ds.name:<12} partition={plan.period.key:<10} "
               f"period={plan.period.label:<21} shops={','.join(plan.shops) or '-'}")
     if not plans:
