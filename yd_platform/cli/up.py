@@ -111,13 +111,25 @@ def sync_embedded_shops() -> None:
 
 
 def up_cmd(args: argparse.Namespace) -> int:
+    from yd_platform.collect.embedded import start_portal_process
+
     home = embedded_dagster_home()
-    sync_embedded_shops()
-    if not args.skip_run:
-        print(f"Running the daily plan for {date.today()} on the embedded default ...", flush=True)
-        run_day(date.today(), "daily", args.datasets)
-    workspace = PACKAGE_DIR.parent / "workspace.yaml"
-    cmd = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port)]
-    cmd += ["-w", str(workspace)] if workspace.exists() else ["-m", "yd_platform.definitions"]
-    print(f"Dagster UI on http://{args.host}:{args.port}  (DAGSTER_HOME={home})", flush=True)
-    return subprocess.call(cmd, env=os.environ.copy())
+    # One demo portal for this command and every run process of the UI/daemon
+    # (skipped when YD_PORTAL_URL points at real back-ends).
+    portal = start_portal_process()
+    if portal is not None:
+        print(f"Demo merchant portal on {os.environ['YD_PORTAL_URL']}", flush=True)
+    try:
+        sync_embedded_shops()
+        if not args.skip_run:
+            print(f"Running the daily plan for {date.today()} on the embedded default ...", flush=True)
+            run_day(date.today(), "daily", args.datasets)
+        workspace = PACKAGE_DIR.parent / "workspace.yaml"
+        cmd = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port)]
+        cmd += ["-w", str(workspace)] if workspace.exists() else ["-m", "yd_platform.definitions"]
+        print(f"Dagster UI on http://{args.host}:{args.port}  (DAGSTER_HOME={home})", flush=True)
+        return subprocess.call(cmd, env=os.environ.copy())
+    finally:
+        if portal is not None:
+            portal.terminate()
+            portal.wait(10)

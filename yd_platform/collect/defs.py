@@ -1,11 +1,62 @@
-"""Definitions of the collect stage."""
+"""Definitions of the collect stage: the landing sensor (manual fallback).
+
+The raw assets themselves are built by the pipeline from the catalog; their body is
+`collect.stage.materialize_raw`.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from yd_platform.catalog import Catalog
+from yd_platform.collect.landing import LANDING_TAG, LandingNameError, move_landing, parse_landing_name, pending_files
+from yd_platform.pipeline.assets import raw_key
+from yd_platform.pipeline.partitions import raw_partition_key, shop_partitions
+from yd_platform.resources.object_store import ObjectStoreResource
+
+LANDING_SENSOR = "collect_landing_files"
+
+
+def build_landing_sensor(catalog: Catalog) -> dg.SensorDefinition:
+    datasets = catalog.datasets()
+
+    @dg.sensor(
+        name=LANDING_SENSOR,
+        asset_selection=dg.AssetSelection.assets(*[raw_key(ds) for ds in datasets]),
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Files report files dropped into landing/<platform>/<dataset>/ as <shop>_<period>.xlsx "
+                    "as the raw partition (manual fallback when a back-end needs a human).",
+    )
+    def landing_sensor(context: dg.SensorEvaluationContext, object_store: ObjectStoreResource):
+        store = object_store.client()
+        requests = []
+        for ds in datasets:
+            files = pending_files(store, ds)
+            if not files:
+                continue
+            shops = set(context.instance.get_dynamic_partitions(shop_partitions(ds.platform).name))
+            for obj in files:
+                name = obj.key.rsplit("/", 1)[-1]
+                try:
+                    shop, period_key = parse_landing_name(ds, name, shops)
+                except LandingNameError as exc:
+                    target = move_landing(store, ds, obj.key, "rejected", str(exc))
+                    context.log.warning(f"rejected {obj.key} -> {target}: {exc}")
+                    continue
+                requests.append(dg.RunRequest(
+                    run_key=f"landing|{obj.key}|{obj.size}",
+                    asset_selection=[raw_key(ds)],
+                    partition_key=raw_partition_key(period_key, shop),
+                    tags={LANDING_TAG: obj.key, "yd/source": "landing", "yd/platform": ds.platform,
+                          "yd/dataset": ds.code, "yd/shop": f"{ds.platform}:{shop}"},
+                ))
+        if not requests:
+            return dg.SkipReason("no files waiting in landing/")
+        return dg.SensorResult(run_requests=requests)
+
+    return landing_sensor
 
 
 def build_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions()
+    return dg.Definitions(sensors=[build_landing_sensor(catalog)])

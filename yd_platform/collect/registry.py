@@ -14,3 +14,14 @@ COLLECTORS: dict[str, str] = {
 
 def known_collectors() -> list[str]:
     return sorted(COLLECTORS)
+
+
+def collector_class(name: str):
+    """The collector class registered under `name` (imports Playwright-side code lazily)."""
+    import importlib
+
+    try:
+        module_name, _, attr = COLLECTORS[name].partition(":")
+    except KeyError:
+        raise KeyError(f"unknown collector {name!r}; known: {', '.join(known_collectors())}") from None
+    return getattr(importlib.import_module(module_name), attr)

@@ -14,7 +14,7 @@ from yd_platform.pipeline import automation
 from yd_platform.pipeline.partitions import DATE_DIM, raw_partitions, time_partitions
 from yd_platform.tables.stage import materialize_ods
 
-RAW_RESOURCES = {"object_store"}
+RAW_RESOURCES = {"object_store", "shop_source"}
 MERGED_RESOURCES = {"object_store"}
 ODS_RESOURCES = {"object_store"}
 # A backfill of a year becomes ~12 runs per stage, not 365; stage bodies loop over

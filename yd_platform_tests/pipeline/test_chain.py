@@ -1,10 +1,12 @@
-"""One whole dataset chain materialised in-process on the embedded default."""
+"""One whole dataset chain materialised in-process on the embedded default
+(reports downloaded through Chromium from the embedded demo portal)."""
 
 import io
 from datetime import date
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from yd_platform.definitions import build_definitions
 from yd_platform.pipeline.local_run import run_chain
@@ -13,6 +15,7 @@ from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.core import object_store_from_env, shop_source_from_env
 
 
+@pytest.mark.slow
 def test_whole_chain_for_one_partition(yd_home, instance, catalog):
     defs = build_definitions(catalog)
     shops = sync_shops(instance, catalog, shop_source_from_env())

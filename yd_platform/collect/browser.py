@@ -1,0 +1,129 @@
+"""Chromium on dedicated worker threads, launched on first use and reused afterwards.
+
+Playwright's sync API belongs to the thread that started it and keeps an asyncio loop
+marked as running there for as long as it lives; kept on the caller's thread it would
+break any later `asyncio.run` (Dagster uses it). So browser work runs on small daemon
+worker threads, each with its own Playwright and Chromium: a collection borrows an idle
+worker (the most recently used, whose browser is warm), and a crashed browser is
+noticed (`is_connected`) and relaunched. Each collection gets a fresh browser context,
+so shops never share cookies.
+"""
+
+from __future__ import annotations
+
+import atexit
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
+T = TypeVar("T")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+_local = threading.local()
+
+
+def thread_browser(executable_path: str, headless: bool = True):
+    """This worker thread's Chromium (launched now if missing, crashed or configured differently)."""
+    key = (executable_path, headless)
+    browser = getattr(_local, "browser", None)
+    if browser is not None and getattr(_local, "key", None) == key and browser.is_connected():
+        return browser
+    _close_browser()
+    if getattr(_local, "playwright", None) is None:
+        from playwright.sync_api import sync_playwright
+
+        _local.playwright = sync_playwright().start()
+    _local.browser = _local.playwright.chromium.launch(
+        executable_path=executable_path, headless=headless, args=CHROMIUM_ARGS
+    )
+    _local.key = key
+    return _local.browser
+
+
+def _close_browser() -> None:
+    browser = getattr(_local, "browser", None)
+    _local.browser = None
+    if browser is not None:
+        try:
+            browser.close()
+        except Exception:  # noqa: BLE001 - a crashed browser cannot be closed cleanly
+            pass
+
+
+def close_thread_browser() -> None:
+    """Close this thread's browser and Playwright driver."""
+    _close_browser()
+    playwright = getattr(_local, "playwright", None)
+    _local.playwright = None
+    if playwright is not None:
+        try:
+            playwright.stop()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class _Worker(threading.Thread):
+    def __init__(self, number: int):
+        super().__init__(name=f"yd-browser-{number}", daemon=True)
+        self.jobs: queue.Queue = queue.Queue()
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            fn, future = self.jobs.get()
+            if fn is None:
+                close_thread_browser()
+                future.set_result(None)
+                return
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+
+_idle: queue.LifoQueue = queue.LifoQueue()
+_workers: list[_Worker] = []
+_workers_lock = threading.Lock()
+
+
+def in_browser_thread(fn: Callable[[], T]) -> T:
+    """Run `fn` on an idle browser worker thread and return (or raise) its result."""
+    try:
+        worker = _idle.get_nowait()
+    except queue.Empty:
+        with _workers_lock:
+            worker = _Worker(len(_workers) + 1)
+            _workers.append(worker)
+    future: Future = Future()
+    worker.jobs.put((fn, future))
+    try:
+        return future.result()
+    finally:
+        _idle.put(worker)
+
+
+@atexit.register
+def shutdown_browsers(timeout: float = 10.0) -> None:
+    """Close every worker's browser (at exit, or when a test wants a clean slate)."""
+    with _workers_lock:
+        workers, _workers[:] = list(_workers), []
+    while not _idle.empty():
+        _idle.get_nowait()
+    for worker in workers:
+        done: Future = Future()
+        worker.jobs.put((None, done))
+        try:
+            done.result(timeout=timeout)
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass

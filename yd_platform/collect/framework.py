@@ -1,0 +1,296 @@
+"""The collector framework: one flow for every back-end, platforms fill in the report calls.
+
+Flow of one collection (one dataset, period and shop):
+
+1. take the account's lock (one collection per merchant account at a time);
+2. open a browser context with the account's saved session; if the back-end sends us
+   to its login page, log in with the account's credentials and save the new session
+   (a captcha, QR code or SMS prompt stops here: `ManualLoginNeeded`, no retry);
+3. request the report, poll its status with a bounded wait, download it
+   (`request_report` / `report_ready` / `fetch_file`, per platform);
+4. verify the file (type, not HTML, not truncated, header with the dataset's columns).
+
+Transient failures repeat steps 2-4 with exponential backoff plus jitter, up to
+`attempts` times. Every failed attempt keeps a screenshot and the page HTML (and the
+offending response) through the diagnostics sink, and the error names where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urljoin
+
+from yd_platform.catalog import DatasetSpec
+from yd_platform.catalog.periods import Period
+from yd_platform.collect.browser import in_browser_thread, thread_browser
+from yd_platform.collect.errors import (
+    BadReportFile,
+    CollectError,
+    ManualLoginNeeded,
+    PermanentError,
+    SessionExpired,
+    TransientError,
+)
+from yd_platform.collect.sessions import account_lock, forget_session, load_session, save_session
+from yd_platform.collect.settings import CollectorResource, credentials
+from yd_platform.collect.verify import VerifiedReport, looks_like_html, verify_report
+from yd_platform.settings import yd_home
+
+# Anything a robot cannot answer: captcha images/inputs, QR-code logins, SMS codes.
+CHALLENGE_SELECTORS = (
+    "#captcha", "#captcha-image", ".captcha", "[name=captcha]", "iframe[src*=captcha]",
+    "#qrcode", ".qrcode", ".qr-code", "img[alt*=二维码]", "#sms-code", "[name=smsCode]",
+)
+
+DiagnosticsSink = Callable[[str, bytes, str], str]
+"""(object key, data, content type) -> the location shown to operators."""
+
+
+@dataclass(frozen=True)
+class CollectJob:
+    ds: DatasetSpec
+    period: Period
+    shop: str
+    account: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.ds.slug} {self.period.label} shop {self.shop}"
+
+
+@dataclass(frozen=True)
+class Collected:
+    data: bytes
+    report: VerifiedReport
+    seconds: float
+    attempts: int
+    logins: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def local_diagnostics(key: str, data: bytes, content_type: str) -> str:
+    """Default sink: files under YD_HOME (the stage sends them to the object store instead)."""
+    path = yd_home() / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return str(path)
+
+
+class Collector:
+    """Base class of the platform collectors; subclasses implement the report calls."""
+
+    platform: str = ""
+    home_path = "home"
+    login_path = "login"
+
+    def __init__(self, settings: CollectorResource, keep: DiagnosticsSink | None = None,
+                 log: logging.Logger | Any | None = None):
+        self.settings = settings
+        self.base = settings.base_url(self.platform)
+        self.keep = keep or local_diagnostics
+        self.log = log or logging.getLogger(f"yd_platform.collect.{self.platform}")
+
+    # -- per-platform hooks -------------------------------------------------
+    def request_report(self, api, job: CollectJob) -> dict:
+        """Ask the back-end for the report; returns whatever `report_ready` needs."""
+        raise NotImplementedError
+
+    def report_ready(self, api, job: CollectJob, handle: dict) -> str | None:
+        """The file URL once the report is generated, else None."""
+        raise NotImplementedError
+
+    def check_body(self, body: Any, url: str) -> None:
+        """Raise for an error inside a 200 JSON answer (platform conventions)."""
+
+    def download_report(self, api, job: CollectJob) -> bytes:
+        handle = self.request_report(api, job)
+        url = self.wait_ready(api, job, handle)
+        return self.fetch_file(api, url)
+
+    # -- helpers for platforms ---------------------------------------------
+    def url(self, path: str) -> str:
+        return urljoin(self.base + "/", path)
+
+    def call(self, api, path: str, method: str = "GET", params: dict | None = None, data: Any = None):
+        url = self.url(path)
+        resp = api.fetch(url, method=method, params=params, data=data,
+                         timeout=self.settings.timeout_seconds * 1000)
+        status = resp.status
+        if status >= 500:
+            raise TransientError(f"{self.platform} back-end answered {status} for {path}", body=resp.body())
+        if status in (401, 403):
+            raise SessionExpired(f"{self.platform} session expired ({status} for {path})")
+        if status >= 400:
+            raise PermanentError(f"{self.platform} back-end refused {path}: {status} {resp.text()[:200]}")
+        return resp
+
+    def get_json(self, api, path: str, method: str = "GET", params: dict | None = None, data: Any = None):
+        resp = self.call(api, path, method, params, data)
+        try:
+            body = resp.json()
+        except Exception:  # noqa: BLE001 - any non-JSON answer means the API is not itself
+            raise TransientError(f"{self.platform} {path}: answer is not JSON", body=resp.body()) from None
+        self.check_body(body, path)
+        return body
+
+    def fetch_file(self, api, url: str) -> bytes:
+        resp = self.call(api, url)
+        data = resp.body()
+        expected = resp.headers.get("content-length")
+        if expected and expected.isdigit() and int(expected) != len(data):
+            raise BadReportFile(f"download cut off: {len(data)} of {expected} bytes", body=data)
+        return data
+
+    def wait_ready(self, api, job: CollectJob, handle: dict) -> str:
+        deadline = time.monotonic() + self.settings.report_wait_seconds
+        pause = min(0.25, self.settings.poll_seconds)
+        while True:
+            url = self.report_ready(api, job, handle)
+            if url:
+                return url
+            if time.monotonic() + pause > deadline:
+                raise TransientError(
+                    f"{job.label}: report not ready after {self.settings.report_wait_seconds:.0f}s"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, self.settings.poll_seconds)
+
+    # -- the flow -------------------------------------------------------------
+    def collect(self, job: CollectJob) -> Collected:
+        started = time.monotonic()
+        with account_lock(self.platform, job.account, self.settings.lock_wait_seconds):
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    data, report, logins = in_browser_thread(lambda: self._attempt(job, attempt))
+                    return Collected(data, report, round(time.monotonic() - started, 3), attempt, logins)
+                except TransientError as exc:
+                    if attempt >= self.settings.attempts:
+                        raise TransientError(
+                            f"{job.label}: gave up after {attempt} attempts: {exc.args[0]}",
+                            diagnostics=exc.diagnostics,
+                        ) from exc
+                    pause = self.settings.backoff_seconds * 2 ** (attempt - 1) * random.uniform(1.0, 1.5)
+                    self.log.warning(f"{job.label}: attempt {attempt} failed, retrying in {pause:.1f}s: {exc}")
+                    time.sleep(pause)
+
+    def _attempt(self, job: CollectJob, attempt: int) -> tuple[bytes, VerifiedReport, int]:
+        from playwright.sync_api import Error as PlaywrightError
+
+        page = context = None
+        logins = 0
+        try:
+            browser = thread_browser(self.settings.executable_path, self.settings.headless)
+            context = browser.new_context(storage_state=load_session(self.platform, job.account),
+                                          accept_downloads=True, locale="zh-CN")
+            context.set_default_timeout(self.settings.timeout_seconds * 1000)
+            page = context.new_page()
+            if not self.session_valid(page):
+                self.login(page, job)
+                logins += 1
+            try:
+                data = self.download_report(context.request, job)
+            except SessionExpired:
+                if logins:
+                    raise
+                forget_session(self.platform, job.account)
+                self.login(page, job)
+                logins += 1
+                data = self.download_report(context.request, job)
+            try:
+                report = verify_report(data, job.ds, name=f"{job.label}: download")
+            except CollectError as exc:
+                exc.body = data
+                raise
+            return data, report, logins
+        except CollectError as exc:
+            exc.diagnostics.update(self.keep_diagnostics(page, job, attempt, exc.body))
+            raise
+        except PlaywrightError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            raise TransientError(f"{job.label}: browser error: {message}",
+                                 diagnostics=self.keep_diagnostics(page, job, attempt, None)) from exc
+        except Exception as exc:  # noqa: BLE001 - e.g. an answer of unexpected shape
+            raise PermanentError(f"{job.label}: unexpected {exc.__class__.__name__}: {exc}",
+                                 diagnostics=self.keep_diagnostics(page, job, attempt, None)) from exc
+        finally:
+            if context is not None:
+                try:
+                    context.close()
+                except Exception:  # noqa: BLE001 - a crashed browser takes its contexts along
+                    pass
+
+    def session_valid(self, page) -> bool:
+        resp = page.goto(self.url(self.home_path))
+        if resp is not None and resp.status >= 500:
+            raise TransientError(f"{self.platform} home page answered {resp.status}")
+        return not self.on_login_page(page)
+
+    def on_login_page(self, page) -> bool:
+        return f"/{self.login_path}" in page.url
+
+    def _challenge(self, page, job: CollectJob, when: str) -> None:
+        if page.locator(", ".join(CHALLENGE_SELECTORS)).count():
+            raise ManualLoginNeeded(
+                f"manual login needed for shop {job.shop} ({self.platform} account {job.account}): "
+                f"{when} the back-end asks for a captcha, QR code or SMS code. Log in by hand, or drop "
+                f"the report into landing/{job.ds.platform}/{job.ds.code}/ as {job.shop}_{job.period.key}.xlsx"
+            )
+
+    def login(self, page, job: CollectJob) -> None:
+        user, password = credentials(self.platform, job.account, self.settings.demo_login)
+        self.log.info(f"{job.label}: logging in {self.platform} account {job.account}")
+        if not self.on_login_page(page):
+            page.goto(self.url(self.login_path))
+        self._challenge(page, job, "on the login page")
+        page.fill("#username", user)
+        page.fill("#password", password)
+        with page.expect_navigation():
+            page.click("#login")
+        self._challenge(page, job, "after the password")
+        if self.on_login_page(page):
+            error = page.locator("#login-error")
+            reason = error.inner_text() if error.count() else "still on the login page"
+            raise PermanentError(f"login rejected for {self.platform} account {job.account} "
+                                 f"(shop {job.shop}): {reason}")
+        save_session(self.platform, job.account, page.context.storage_state())
+
+    def keep_diagnostics(self, page, job: CollectJob, attempt: int, body: bytes | None) -> dict[str, str]:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        base = f"diagnostics/{self.platform}/{job.ds.code}/{job.period.key}/{job.shop}/{stamp}-attempt{attempt}"
+        kept: dict[str, str] = {}
+        if page is not None:
+            for name, ext, ctype, grab in (
+                ("screenshot", "png", "image/png", lambda: page.screenshot(full_page=True, timeout=10_000)),
+                ("html", "html", "text/html", lambda: page.content().encode()),
+            ):
+                try:
+                    kept[name] = self.keep(f"{base}.{ext}", grab(), ctype)
+                except Exception as exc:  # noqa: BLE001 - keep what can be kept
+                    self.log.warning(f"{job.label}: could not keep the {name}: {exc}")
+        if body:
+            ext = "html" if looks_like_html(body) else "bin"
+            kept["response"] = self.keep(f"{base}-response.{ext}", body, "application/octet-stream")
+        return kept
+
+
+def unix_bounds(period: Period, tz: str) -> tuple[int, int]:
+    """First and last second of the period in the back-end's timezone."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    start = datetime.combine(period.start, datetime.min.time(), zone)
+    end = datetime.combine(period.end, datetime.max.time().replace(microsecond=0), zone)
+    return int(start.timestamp()), int(end.timestamp())
+
