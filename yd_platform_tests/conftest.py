@@ -7,6 +7,7 @@ unless YD_TEST_MYSQL_URL points elsewhere (a server URL without database name).
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from yd_platform.catalog import Catalog, load_catalog
+from yd_platform.resources.object_store import ObjectStoreResource
 
 MYSQL_SERVER_URL = os.environ.get("YD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
@@ -57,3 +59,36 @@ def mysql_url() -> Iterator[str]:
         with server.begin() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
         server.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """An S3-compatible server (moto) on 127.0.0.1; yields its `host:port` endpoint.
+
+    Any access/secret key is accepted. Use it with tests marked `slow`.
+    """
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def minio_store(s3_server) -> ObjectStoreResource:
+    """The MinIO backend of the object store on a fresh bucket of the loopback S3 server."""
+    resource = ObjectStoreResource(backend="minio", endpoint=s3_server, access_key="testing",
+                                   secret_key="testing-secret", bucket=f"test-{uuid.uuid4().hex[:12]}",
+                                   secure=False, region="us-east-1")
+    resource.client()  # creates the bucket
+    return resource

@@ -1,46 +1,69 @@
-"""The `merged` stage: every shop's raw file of one period into one Excel + parquet."""
+"""The `merged` stage: every shop's raw file of one period into one Excel + parquet.
+
+A bad shop file fails the partition with a message naming file, sheet, row and column,
+and nothing is written (the previous good outputs stay). With `quarantine_bad_files`
+on the dataset, the bad file is copied to `quarantine/` and the other shops merge.
+"""
 
 from __future__ import annotations
 
-import io
-
 import dagster as dg
-import pandas as pd
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.catalog.periods import period_from_key
-from yd_platform.pipeline.layout import merged_excel, merged_parquet, raw_prefix
-
-
-def merge_partition(store, ds: DatasetSpec, key: str) -> dict[str, object]:
-    period = period_from_key(ds.cadence, key)
-    rename = {alias: c.name for c in ds.columns for alias in [c.name, *c.aliases]}
-    frames = []
-    for obj in store.list(raw_prefix(ds, key)):
-        shop = obj.key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        df = pd.read_excel(io.BytesIO(store.get_bytes(obj.key)), engine="calamine", dtype=str)
-        df = df.rename(columns=rename)
-        df.insert(0, "shop_id", shop)
-        frames.append(df)
-    if not frames:
-        raise dg.Failure(f"{ds.slug} {key}: no raw files under {raw_prefix(ds, key)}")
-    merged = pd.concat(frames, ignore_index=True)
-    merged.insert(0, "platform", ds.platform)
-    merged["period"] = period.label
-    xlsx = io.BytesIO()
-    merged.to_excel(xlsx, index=False)
-    store.put_bytes(merged_excel(ds, key), xlsx.getvalue())
-    store.put_bytes(merged_parquet(ds, key), merged.to_parquet(index=False))
-    return {"rows": len(merged), "shops": len(frames)}
+from yd_platform.merge.errors import MergeError
+from yd_platform.merge.merger import MergeOutcome, merge_partition
+from yd_platform.merge.schema import merged_schema
+from yd_platform.tables.metadata import column_schema
 
 
 def materialize_merged(context: dg.AssetExecutionContext, ds: DatasetSpec) -> dg.MaterializeResult:
     store = context.resources.object_store.client()
-    results = {key: merge_partition(store, ds, key) for key in context.partition_keys}
-    return dg.MaterializeResult(
-        metadata={
-            "rows": sum(r["rows"] for r in results.values()),
-            "shops": max(r["shops"] for r in results.values()),
-            "excel": merged_excel(ds, context.partition_keys[-1]),
-        }
-    )
+    outcomes: list[MergeOutcome] = []
+    for key in context.partition_keys:
+        try:
+            outcomes.append(merge_partition(store, ds, key, log=context.log))
+        except MergeError as exc:
+            done = ", ".join(o.partition for o in outcomes) or "none"
+            raise dg.Failure(description=str(exc),
+                             metadata={"partition": key, "partitions_merged_before": done}) from exc
+        context.log.info(f"{ds.slug} {key}: {outcomes[-1].rows} rows from {len(outcomes[-1].shops)} shops")
+    return dg.MaterializeResult(metadata=merged_metadata(store, ds, outcomes))
+
+
+def merged_metadata(store, ds: DatasetSpec, outcomes: list[MergeOutcome]) -> dict[str, object]:
+    last = outcomes[-1]
+    quarantined = [
+        {"partition": o.partition, "shop": q.shop, "file": q.source, "kept_at": q.kept_at, "error": q.error}
+        for o in outcomes for q in o.quarantined
+    ]
+    meta: dict[str, object] = {
+        "dagster/row_count": sum(o.rows for o in outcomes),
+        "dagster/column_schema": column_schema(merged_schema(ds), ds),
+        "partitions": len(outcomes),
+        "shops": max(len(o.shops) for o in outcomes),
+        "exact_duplicate_rows_dropped": sum(o.duplicates_dropped for o in outcomes),
+        "exact_duplicate_rows_kept": sum(o.duplicates_kept for o in outcomes),
+        "quarantined_files": len(quarantined),
+        "excel": dg.MetadataValue.path(store.uri(last.excel_key)),
+        "parquet": dg.MetadataValue.path(store.uri(last.parquet_key)),
+        "excel_sheets": ", ".join(last.excel_sheets),
+        "bytes": sum(o.parquet_bytes + o.excel_bytes for o in outcomes),
+    }
+    if len(outcomes) > 1:
+        meta["rows_per_partition"] = dg.MetadataValue.json({o.partition: o.rows for o in outcomes})
+    else:
+        meta["rows_per_shop"] = dg.MetadataValue.json(last.rows_per_shop)
+    if any(len(o.excel_sheets) > 1 for o in outcomes):
+        meta["excel_note"] = ("more rows than one xlsx sheet holds (1,048,576): "
+                              "the Excel file continues on further sheets")
+    if quarantined:
+        meta["quarantine"] = dg.MetadataValue.md(_quarantine_md(quarantined))
+        meta["quarantine_list"] = dg.MetadataValue.json(quarantined)
+    return meta
+
+
+def _quarantine_md(items: list[dict]) -> str:
+    lines = ["| partition | shop | kept at | error |", "|---|---|---|---|"]
+    for q in items:
+        lines.append(f"| {q['partition']} | {q['shop']} | {q['kept_at']} | {q['error'].replace('|', '/')} |")
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -45,6 +46,11 @@ def _clean(key: str) -> str:
     return key
 
 
+def _temp_beside(path: Path) -> Path:
+    """A hidden temp name next to `path` (listings skip dot-files, so readers never see it)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
 class LocalObjectStore:
     """A folder that behaves like a bucket; writes go through a temp file and rename."""
 
@@ -58,16 +64,22 @@ class LocalObjectStore:
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        tmp = _temp_beside(path)
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def put_file(self, key: str, path: str | os.PathLike[str]) -> None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
+        tmp = _temp_beside(target)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def get_bytes(self, key: str) -> bytes:
         path = self._path(key)
@@ -166,8 +178,10 @@ class MinioObjectStore:
             self.client.stat_object(self.bucket, _clean(key))
             return True
         except S3Error as exc:
-            if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
+            if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"}:
                 return False
+            raise self._fail("stat", key, exc) from exc
+        except Exception as exc:  # noqa: BLE001
             raise self._fail("stat", key, exc) from exc
 
     def list(self, prefix: str) -> list[ObjectInfo]:
@@ -184,7 +198,10 @@ class MinioObjectStore:
 
         if not keys:
             return
-        errors = list(self.client.remove_objects(self.bucket, [DeleteObject(_clean(k)) for k in keys]))
+        try:
+            errors = list(self.client.remove_objects(self.bucket, [DeleteObject(_clean(k)) for k in keys]))
+        except Exception as exc:  # noqa: BLE001
+            raise self._fail("delete", keys[0], exc) from exc
         if errors:
             raise ObjectStoreError(f"minio {self.endpoint}/{self.bucket}: delete failed for {errors[:3]}")
 
@@ -218,3 +235,33 @@ class ObjectStoreResource(dg.ConfigurableResource):
                                  self.secure, self.region)
         store.ensure_bucket()
         return store
+
+    def resolved(self) -> ObjectStoreResource:
+        """The same settings with `dg.EnvVar` secrets read from the environment, for use
+        outside a Dagster run (CLI commands); inside a run Dagster resolves them itself."""
+        values = {name: (value.get_value() if isinstance(value, dg.EnvVar) else value)
+                  for name, value in self._convert_to_config_dictionary().items()}
+        for name, value in list(values.items()):
+            if isinstance(value, dict) and set(value) == {"env"}:
+                values[name] = dg.EnvVar(value["env"]).get_value() or ""
+        return ObjectStoreResource(**values)
+
+    def arrow_filesystem(self):
+        """(pyarrow filesystem, base path) of the same objects, for readers such as DuckDB
+        that scan parquet through pyarrow datasets instead of downloading each object."""
+        from pyarrow import fs as pafs
+
+        if self.backend == "local":
+            if not self.root:
+                raise ObjectStoreError("object store backend 'local' needs 'root' (a folder)")
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+            return pafs.LocalFileSystem(), Path(self.root).resolve().as_posix()
+        filesystem = pafs.S3FileSystem(
+            access_key=self.access_key or None,
+            secret_key=self.secret_key or None,
+            endpoint_override=self.endpoint,
+            scheme="https" if self.secure else "http",
+            region=self.region or "us-east-1",
+            allow_bucket_creation=False,
+        )
+        return filesystem, self.bucket

@@ -1,0 +1,90 @@
+"""`yd-platform sql`: query the ODS tables with the embedded DuckDB engine.
+
+Reads the parquet on the configured object store (local folder or MinIO), so it works
+on the embedded default and next to a production MinIO alike. Tables are named as in
+the catalog, e.g. `select * from minio.warehouse.ods.pdd.badscore where dt = '2025-10-01'`
+(or the short `pdd.badscore`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import unicodedata
+from datetime import date, datetime
+
+from yd_platform.catalog import load_catalog
+from yd_platform.pipeline.partitions import ods_partition_column
+from yd_platform.resources.core import object_store_from_env
+from yd_platform.tables.duckdb_engine import DuckDBTables, QueryResult
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sql", help="query the ODS tables (embedded DuckDB over the object store)")
+    p.add_argument("query", nargs="?", help="SQL, e.g. \"select dt, count(*) from pdd.badscore group by dt\"")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per row")
+    out.add_argument("--csv", action="store_true", help="CSV with a header row")
+    p.add_argument("--tables", action="store_true", help="list the tables and the names to query them by")
+    p.add_argument("--max-rows", type=int, default=200, help="rows shown in the table view (default 200)")
+    p.add_argument("--catalog", help="catalog file (default: $YD_CATALOG or the packaged one)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    if args.tables:
+        rows = [(ds.table, f"{ds.platform}.{ds.code}", ods_partition_column(ds), ds.name)
+                for ds in catalog.datasets() if ds.columns]
+        print(render_table(QueryResult(["table", "short name", "partition column", "dataset"], rows)))
+        return 0
+    if not args.query:
+        print("yd-platform sql: give a query, or --tables to list the tables", file=sys.stderr)
+        return 2
+    tables = DuckDBTables.for_catalog(catalog, object_store_from_env().resolved())
+    try:
+        result = tables.query(args.query)
+    finally:
+        tables.close()
+    if args.json:
+        for row in result.rows:
+            print(json.dumps(dict(zip(result.columns, row)), ensure_ascii=False, default=_plain))
+    elif args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows([[_plain(v) if v is not None else "" for v in row] for row in result.rows])
+    else:
+        print(render_table(result, args.max_rows))
+    return 0
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def render_table(result: QueryResult, max_rows: int | None = None) -> str:
+    """A plain-text grid that lines up Chinese text (double-width characters) too."""
+    shown = result.rows if max_rows is None else result.rows[:max_rows]
+    cells = [["NULL" if v is None else str(_plain(v)) for v in row] for row in shown]
+    widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    lines = [rule, "| " + " | ".join(_pad(c, w) for c, w in zip(result.columns, widths)) + " |", rule]
+    lines += ["| " + " | ".join(_pad(c, w) for c, w in zip(row, widths)) + " |" for row in cells]
+    lines.append(rule)
+    more = len(result.rows) - len(shown)
+    lines.append(f"({len(result.rows)} rows{f', {more} not shown (use --csv/--json or --max-rows)' if more else ''})")
+    return "\n".join(lines)

@@ -1,0 +1,188 @@
+"""Merge every shop's raw file of one period into one parquet file and one Excel file.
+
+Files are read one at a time and appended to a pyarrow ParquetWriter and a write-only
+workbook in a scratch folder; only when every file went in are both uploaded. A failed
+merge therefore never replaces the previous good outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from yd_platform.catalog import DatasetSpec
+from yd_platform.catalog.periods import Period, period_from_key
+from yd_platform.merge.coerce import alias_map, coerce_rows, map_headers
+from yd_platform.merge.errors import BadShopFile, MergeError
+from yd_platform.merge.excel import XLSX_MAX_ROWS, ExcelSink
+from yd_platform.merge.reader import open_raw_file
+from yd_platform.merge.schema import excel_headers, merged_schema
+from yd_platform.pipeline.layout import merged_excel, merged_parquet, quarantine_prefix, raw_prefix
+
+CHUNK_ROWS = 50_000
+
+
+@dataclass
+class Quarantined:
+    shop: str
+    source: str
+    kept_at: str
+    error: str
+
+
+@dataclass
+class MergeOutcome:
+    partition: str
+    rows: int = 0
+    shops: list[str] = field(default_factory=list)
+    rows_per_shop: dict[str, int] = field(default_factory=dict)
+    duplicates_dropped: int = 0
+    duplicates_kept: int = 0
+    quarantined: list[Quarantined] = field(default_factory=list)
+    excel_key: str = ""
+    parquet_key: str = ""
+    excel_sheets: list[str] = field(default_factory=list)
+    parquet_bytes: int = 0
+    excel_bytes: int = 0
+
+
+def shop_of(key: str) -> str:
+    return key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def read_shop_table(ds: DatasetSpec, path: Path, name: str, shop: str, period: Period) -> pa.Table:
+    """One shop file as a table in the merged schema (raises BadShopFile)."""
+    schema = merged_schema(ds)
+    raw = open_raw_file(path, name, set(alias_map(ds)))
+    if raw.blank:
+        return schema.empty_table()
+    positions = map_headers(ds, raw)
+    chunks: list[pa.Table] = []
+    numbers: list[int] = []
+    rows: list[list] = []
+
+    def flush() -> None:
+        if not rows:
+            return
+        columns = coerce_rows(ds, raw, positions, numbers, rows)
+        n = len(rows)
+        columns["platform"] = pa.array([ds.platform] * n, pa.string())
+        columns["shop_id"] = pa.array([shop] * n, pa.string())
+        columns["period"] = pa.array([period.label] * n, pa.string())
+        columns["period_start"] = pa.array([period.start] * n, pa.date32())
+        columns["period_end"] = pa.array([period.end] * n, pa.date32())
+        chunks.append(pa.table([columns[f.name] for f in schema], schema=schema))
+        numbers.clear()
+        rows.clear()
+
+    for number, cells in raw.rows:
+        numbers.append(number)
+        rows.append(cells)
+        if len(rows) >= CHUNK_ROWS:
+            flush()
+    flush()
+    return pa.concat_tables(chunks) if chunks else schema.empty_table()
+
+
+def exact_duplicates(table: pa.Table) -> np.ndarray:
+    """Mask of rows identical in every column to an earlier row."""
+    if table.num_rows < 2:
+        return np.zeros(table.num_rows, dtype=bool)
+    return table.to_pandas().duplicated(keep="first").to_numpy()
+
+
+def handle_exact_duplicates(ds: DatasetSpec, table: pa.Table) -> tuple[pa.Table, int, int]:
+    """(table, dropped, kept) for rows identical in every column (a repeated export page).
+
+    Without key columns nothing downstream could tell such rows apart, so they are
+    dropped. With key columns they stay and are counted: the blocking `keys_unique`
+    check then stops the period and tells people which shop and key repeat.
+    """
+    dupes = exact_duplicates(table)
+    count = int(dupes.sum())
+    if not count:
+        return table, 0, 0
+    if any(c.key for c in ds.columns):
+        return table, 0, count
+    return table.filter(pa.array(~dupes)), count, 0
+
+
+def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None = None,
+                    excel_max_rows: int = XLSX_MAX_ROWS, log=None) -> MergeOutcome:
+    """Merge the partition `key`; raises MergeError (naming the bad file) when it cannot."""
+    quarantine = ds.quarantine_bad_files if quarantine is None else quarantine
+    period = period_from_key(ds.cadence, key)
+    schema = merged_schema(ds)
+    objects = [o for o in store.list(raw_prefix(ds, key)) if not o.key.rsplit("/", 1)[-1].startswith(".")]
+    if not objects:
+        raise MergeError(f"{ds.slug} {key}: no raw files under {raw_prefix(ds, key)}")
+    outcome = MergeOutcome(key, excel_key=merged_excel(ds, key), parquet_key=merged_parquet(ds, key))
+    with tempfile.TemporaryDirectory(prefix="yd-merge-") as scratch:
+        parquet_path = Path(scratch, "merged.parquet")
+        excel_path = Path(scratch, "merged.xlsx")
+        writer = pq.ParquetWriter(parquet_path, schema)
+        excel = ExcelSink(excel_path, ds.name, excel_headers(ds), excel_max_rows)
+        finished = False
+        try:
+            for obj in objects:
+                shop, name = shop_of(obj.key), obj.key.rsplit("/", 1)[-1]
+                local = Path(scratch, f"raw-{name}")
+                store.download(obj.key, local)
+                try:
+                    table = read_shop_table(ds, local, name, shop, period)
+                except BadShopFile as exc:
+                    if not quarantine:
+                        raise MergeError(f"{ds.slug} {key}: {exc}") from exc
+                    outcome.quarantined.append(_quarantine(store, ds, key, obj.key, local, exc))
+                    if log:
+                        log.warning(f"quarantined {obj.key}: {exc}")
+                    continue
+                finally:
+                    local.unlink(missing_ok=True)
+                table, dropped, kept = handle_exact_duplicates(ds, table)
+                writer.write_table(table)
+                excel.append(table)
+                outcome.shops.append(shop)
+                outcome.rows_per_shop[shop] = table.num_rows
+                outcome.rows += table.num_rows
+                outcome.duplicates_dropped += dropped
+                outcome.duplicates_kept += kept
+                del table
+            if not outcome.shops:
+                raise MergeError(f"{ds.slug} {key}: every shop file is bad, nothing to merge: "
+                                 + "; ".join(q.error for q in outcome.quarantined))
+            excel.close()
+            finished = True
+        finally:
+            writer.close()
+            if not finished:
+                excel.discard()
+        outcome.excel_sheets = excel.sheets
+        outcome.parquet_bytes = os.path.getsize(parquet_path)
+        outcome.excel_bytes = os.path.getsize(excel_path)
+        store.put_file(outcome.parquet_key, parquet_path)
+        store.put_file(outcome.excel_key, excel_path)
+    _drop_stale_quarantine(store, ds, key, {q.shop for q in outcome.quarantined})
+    return outcome
+
+
+def _drop_stale_quarantine(store, ds: DatasetSpec, key: str, still_bad: set[str]) -> None:
+    """A shop whose file now merges no longer has a quarantined copy of this period."""
+    stale = [o.key for o in store.list(quarantine_prefix(ds, key))
+             if shop_of(o.key.removesuffix(".error.txt")) not in still_bad]
+    store.delete(stale)
+
+
+def _quarantine(store, ds: DatasetSpec, key: str, source: str, local: Path, exc: BadShopFile) -> Quarantined:
+    """Keep a copy of the bad file and the reason under quarantine/; raw/ stays as collected."""
+    name = source.rsplit("/", 1)[-1]
+    target = f"{quarantine_prefix(ds, key)}/{name}"
+    store.put_file(target, local)
+    store.put_bytes(f"{target}.error.txt", f"{exc}\n".encode(), "text/plain; charset=utf-8")
+    return Quarantined(shop_of(source), source, target, str(exc))

@@ -1,0 +1,145 @@
+"""Dremio's REST API: refresh a table's metadata after its parquet changed.
+
+Flow: log in (POST /apiv2/login, or a personal access token), submit
+`ALTER TABLE <table> REFRESH METADATA [AUTO PROMOTION]` (POST /api/v3/sql), then poll
+GET /api/v3/job/<id> until COMPLETED, FAILED or CANCELED. Errors say which of the
+three usual causes it is: credentials, a dataset Dremio does not know, or a timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import requests
+
+TERMINAL_STATES = {"COMPLETED", "FAILED", "CANCELED", "CANCELLED"}
+MISSING_MARKERS = ("not found", "does not exist", "object '", "table '", "unable to find")
+
+
+class DremioError(RuntimeError):
+    """Dremio could not be reached or answered unexpectedly."""
+
+
+class DremioAuthError(DremioError):
+    """The login or token was rejected."""
+
+
+class DremioDatasetMissing(DremioError):
+    """Dremio does not know the table (source, bucket or folder path wrong or not promoted)."""
+
+
+class DremioTimeout(DremioError):
+    """The refresh job did not finish in time."""
+
+
+@dataclass(frozen=True)
+class DremioJob:
+    id: str
+    state: str
+    sql: str
+    seconds: float
+
+
+def dremio_path(table: str) -> str:
+    """`minio.warehouse.ods.pdd.badscore` -> `"minio"."warehouse"."ods"."pdd"."badscore"`."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
+
+
+class DremioClient:
+    def __init__(self, url: str, user: str = "", password: str = "", token: str = "",
+                 timeout_seconds: float = 300.0, poll_seconds: float = 1.0, request_timeout: float = 30.0):
+        if not url:
+            raise DremioError("Dremio URL is not set (YD_DREMIO_URL, e.g. http://dremio:9047)")
+        if not token and not (user and password):
+            raise DremioAuthError("Dremio needs YD_DREMIO_USER and YD_DREMIO_PASSWORD (or YD_DREMIO_TOKEN)")
+        self.url = url.rstrip("/")
+        self.user = user
+        self._password = password
+        self._pat = token
+        self.timeout_seconds = timeout_seconds
+        self.poll_seconds = poll_seconds
+        self.request_timeout = request_timeout
+        self._auth_header: str | None = None
+
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            return requests.request(method, f"{self.url}{path}", timeout=self.request_timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise DremioError(f"Dremio at {self.url} is not reachable ({method} {path}): "
+                              f"{exc.__class__.__name__}") from None
+
+    def login(self) -> str:
+        if self._pat:
+            self._auth_header = f"Bearer {self._pat}"
+            return self._auth_header
+        resp = self._call("POST", "/apiv2/login", json={"userName": self.user, "password": self._password})
+        if resp.status_code in (401, 403):
+            raise DremioAuthError(f"Dremio at {self.url} rejected the login of user {self.user!r} "
+                                  f"(HTTP {resp.status_code}); check YD_DREMIO_USER/YD_DREMIO_PASSWORD")
+        if resp.status_code != 200 or "token" not in _json(resp):
+            raise DremioError(f"Dremio login at {self.url} failed: HTTP {resp.status_code} {resp.text[:200]}")
+        self._auth_header = f"_dremio{_json(resp)['token']}"
+        return self._auth_header
+
+    def _authed(self, method: str, path: str, **kwargs) -> requests.Response:
+        if self._auth_header is None:
+            self.login()
+        resp = self._call(method, path, headers={"Authorization": self._auth_header}, **kwargs)
+        if resp.status_code in (401, 403):
+            raise DremioAuthError(f"Dremio at {self.url} refused {method} {path} (HTTP {resp.status_code}): "
+                                  "the token is invalid or the user lacks the privilege")
+        return resp
+
+    def submit(self, sql: str) -> str:
+        resp = self._authed("POST", "/api/v3/sql", json={"sql": sql})
+        if resp.status_code != 200 or "id" not in _json(resp):
+            self._raise_sql_error(sql, f"HTTP {resp.status_code}: {_error_text(resp)}")
+        return str(_json(resp)["id"])
+
+    def wait(self, job_id: str, sql: str) -> DremioJob:
+        started = time.monotonic()
+        deadline = started + self.timeout_seconds
+        while True:
+            resp = self._authed("GET", f"/api/v3/job/{job_id}")
+            if resp.status_code != 200:
+                raise DremioError(f"Dremio job {job_id}: HTTP {resp.status_code} {_error_text(resp)}")
+            body = _json(resp)
+            state = str(body.get("jobState", "")).upper()
+            if state == "COMPLETED":
+                return DremioJob(job_id, state, sql, time.monotonic() - started)
+            if state in TERMINAL_STATES:
+                reason = body.get("errorMessage") or body.get("cancellationReason") or state
+                self._raise_sql_error(sql, f"job {job_id} {state}: {reason}")
+            if time.monotonic() >= deadline:
+                raise DremioTimeout(f"Dremio job {job_id} ({sql}) still {state or 'pending'} after "
+                                    f"{self.timeout_seconds:g}s")
+            time.sleep(self.poll_seconds)
+
+    def run(self, sql: str) -> DremioJob:
+        return self.wait(self.submit(sql), sql)
+
+    def refresh_metadata(self, table: str, promote: bool = True) -> DremioJob:
+        sql = f"ALTER TABLE {dremio_path(table)} REFRESH METADATA"
+        if promote:
+            sql += " AUTO PROMOTION"
+        return self.run(sql)
+
+    def _raise_sql_error(self, sql: str, detail: str) -> None:
+        if any(marker in detail.lower() for marker in MISSING_MARKERS):
+            raise DremioDatasetMissing(f"Dremio does not know the dataset in `{sql}`: {detail}. "
+                                       "Check the table name in platforms.yaml and that the source exists")
+        raise DremioError(f"Dremio `{sql}` failed: {detail}")
+
+
+def _json(resp: requests.Response) -> dict:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_text(resp: requests.Response) -> str:
+    body = _json(resp)
+    return str(body.get("errorMessage") or body.get("message") or resp.text[:200])

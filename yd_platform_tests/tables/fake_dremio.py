@@ -1,0 +1,79 @@
+"""A small stand-in for Dremio's REST API on 127.0.0.1 (login, SQL jobs, job status)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class FakeDremio:
+    user: str = "etl"
+    password: str = "s3cret"
+    known_tables: set[str] = field(default_factory=set)
+    polls_until_done: int = 2
+    never_finishes: bool = False
+    jobs: dict[str, dict] = field(default_factory=dict)
+    sql_seen: list[str] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)
+
+    def handle(self, method: str, path: str, headers, body: dict) -> tuple[int, dict]:
+        if method == "POST" and path == "/apiv2/login":
+            if body.get("userName") == self.user and body.get("password") == self.password:
+                token = uuid.uuid4().hex
+                self.tokens.add(token)
+                return 200, {"token": token, "userName": self.user}
+            return 401, {"errorMessage": "Invalid username or password"}
+        auth = headers.get("Authorization", "")
+        if not auth.startswith("_dremio") or auth[len("_dremio"):] not in self.tokens:
+            return 401, {"errorMessage": "Unauthorized"}
+        if method == "POST" and path == "/api/v3/sql":
+            job_id = uuid.uuid4().hex
+            self.sql_seen.append(body["sql"])
+            table = body["sql"].split("ALTER TABLE ", 1)[-1].split(" REFRESH", 1)[0]
+            self.jobs[job_id] = {"polls": 0, "table": table}
+            return 200, {"id": job_id}
+        if method == "GET" and path.startswith("/api/v3/job/"):
+            job = self.jobs.get(path.rsplit("/", 1)[-1])
+            if job is None:
+                return 404, {"errorMessage": "job not found"}
+            job["polls"] += 1
+            if self.never_finishes or job["polls"] < self.polls_until_done:
+                return 200, {"jobState": "RUNNING"}
+            if job["table"] not in self.known_tables:
+                return 200, {"jobState": "FAILED",
+                             "errorMessage": f"Table [{job['table']}] not found"}
+            return 200, {"jobState": "COMPLETED", "rowCount": 1}
+        return 404, {"errorMessage": f"no route {method} {path}"}
+
+
+def serve(fake: FakeDremio):
+    """Start the fake on a free loopback port; returns (base_url, server)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            status, payload = fake.handle(method, self.path, self.headers, body)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):  # noqa: N802
+            self._answer("GET")
+
+        def do_POST(self):  # noqa: N802
+            self._answer("POST")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server

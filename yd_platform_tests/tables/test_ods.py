@@ -1,0 +1,71 @@
+"""The ODS partition: replaced on rerun (never duplicated), metadata for the UI."""
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from yd_platform.pipeline.layout import merged_parquet
+from yd_platform.resources.object_store import LocalObjectStore
+from yd_platform.tables.ods import OdsError, ods_data_key, publish_partition
+from yd_platform_tests.merge.files import local_resources, materialization, publish, put_raw, review_rows, xlsx
+
+DAY = "2025-10-01"
+
+
+def test_rerun_replaces_partition(tmp_path, catalog, instance):
+    ds = catalog.dataset("pdd", "badscore")
+    store = LocalObjectStore(tmp_path)
+    put_raw(store, ds, DAY, "shop_a", xlsx(review_rows("a", 4)))
+    put_raw(store, ds, DAY, "shop_b", xlsx(review_rows("b", 2)))
+    # an object of an older layout under the partition goes away on the next publish
+    store.put_bytes(f"ods/pdd/badscore/dt={DAY}/part-legacy.parquet", b"old")
+
+    first = publish(ds, DAY, local_resources(tmp_path), instance)
+    second = publish(ds, DAY, local_resources(tmp_path), instance)
+
+    assert first.success and second.success
+    files = store.list(f"ods/pdd/badscore/dt={DAY}")
+    assert [o.key for o in files] == [ods_data_key(ds, DAY)]
+    assert pq.read_table(tmp_path / files[0].key).num_rows == 6
+    meta = materialization(second, "ods").metadata
+    assert meta["dagster/row_count"].value == 6
+    assert meta["table"].value == "minio.warehouse.ods.pdd.badscore"
+    assert meta["partition_path"].value.endswith(f"ods/pdd/badscore/dt={DAY}/")
+    assert meta["bytes"].value == files[0].size
+    assert meta["engine"].value == "duckdb"
+    columns = [c.name for c in meta["dagster/column_schema"].schema.columns]
+    assert columns[:3] == ["platform", "shop_id", "review_id"] and columns[-1] == "dt"
+    assert materialization(first, "ods").metadata["replaced_objects"].value == 1
+
+
+def test_backfill_loops_over_partition_range(tmp_path, catalog, instance):
+    ds = catalog.dataset("pdd", "badscore")
+    store = LocalObjectStore(tmp_path)
+    for day, n in (("2025-10-01", 2), ("2025-10-02", 3)):
+        put_raw(store, ds, day, "shop_a", xlsx(review_rows(day, n)))
+    from yd_platform.pipeline.assets import build_dataset_assets
+
+    assets = [a for a in build_dataset_assets(ds) if a.key.path[-1] in ("merged", "ods")]
+    tags = {"dagster/asset_partition_range_start": "2025-10-01", "dagster/asset_partition_range_end": "2025-10-02"}
+    result = dg.materialize(assets, tags=tags, resources=local_resources(tmp_path), instance=instance,
+                            raise_on_error=False)
+    assert result.success
+    meta = materialization(result, "ods").metadata
+    assert meta["rows_per_partition"].value == {"2025-10-01": 2, "2025-10-02": 3}
+    assert meta["dagster/row_count"].value == 5
+
+
+def test_merged_input_with_other_schema_is_refused(tmp_path, catalog):
+    ds = catalog.dataset("pdd", "badscore")
+    store = LocalObjectStore(tmp_path)
+    pq.write_table(pa.table({"review_id": ["x"]}), tmp_path / "t.parquet")
+    store.put_file(merged_parquet(ds, DAY), tmp_path / "t.parquet")
+    with pytest.raises(OdsError, match="does not have the table schema"):
+        publish_partition(store, ds, DAY)
+    assert store.list("ods/pdd/badscore") == []
+
+
+def test_missing_merged_input(tmp_path, catalog):
+    with pytest.raises(OdsError, match="no merged parquet"):
+        publish_partition(LocalObjectStore(tmp_path), catalog.dataset("pdd", "badscore"), DAY)

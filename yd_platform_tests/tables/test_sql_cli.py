@@ -1,0 +1,39 @@
+"""`yd-platform sql` on the embedded default."""
+
+import json
+
+from yd_platform.cli.main import main
+from yd_platform.resources.core import object_store_from_env
+from yd_platform_tests.merge.files import local_resources, publish, put_raw, review_rows, xlsx
+
+
+def _publish_two_days(yd_home, catalog, instance):
+    ds = catalog.dataset("pdd", "badscore")
+    root = yd_home / "objects"
+    store = object_store_from_env().client()
+    for day, n in (("2025-10-01", 2), ("2025-10-02", 3)):
+        put_raw(store, ds, day, "pdd_flagship", xlsx(review_rows(f"{day}-", n)))
+        assert publish(ds, day, local_resources(root), instance).success
+
+
+def test_sql_table_json_csv(yd_home, catalog, instance, capsys):
+    _publish_two_days(yd_home, catalog, instance)
+    sql = "select dt, count(*) as n from minio.warehouse.ods.pdd.badscore group by dt order by dt"
+
+    assert main(["sql", sql]) == 0
+    out = capsys.readouterr().out
+    assert "| dt         | n |" in out and "| 2025-10-02 | 3 |" in out and "(2 rows)" in out
+
+    assert main(["sql", sql, "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == [{"dt": "2025-10-01", "n": 2}, {"dt": "2025-10-02", "n": 3}]
+
+    assert main(["sql", "select goods_name, review_time from pdd.badscore order by review_id limit 1", "--csv"]) == 0
+    assert capsys.readouterr().out == "goods_name,review_time\n衬衫,2025-10-01 10:00:00\n"
+
+
+def test_sql_lists_tables_and_reports_errors(yd_home, capsys):
+    assert main(["sql", "--tables"]) == 0
+    assert "minio.warehouse.ods.pdd.badscore" in capsys.readouterr().out
+    assert main(["sql", "select broken from"]) == 1
+    assert "yd-platform sql: ParserException" in capsys.readouterr().err
