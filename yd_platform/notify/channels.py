@@ -1,0 +1,106 @@
+"""Senders for the three channels: WeCom robot, DingTalk robot (signed), e-mail (SMTP).
+
+Every failure becomes a `DeliveryError` saying whether a retry can help. Messages never
+contain the webhook key, token or signing secret: URLs go through `redact` first.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import smtplib
+import time
+import urllib.parse
+from email.message import EmailMessage
+
+import requests
+
+from yd_platform.notify.config import ChannelConfig
+from yd_platform.notify.wecom import WeComError, markdown_payload, post_wecom
+from yd_platform.settings import env, env_flag
+
+DINGTALK_RATE_LIMITED = 130101
+
+
+class DeliveryError(RuntimeError):
+    def __init__(self, message: str, *, retryable: bool, rate_limited: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+        self.rate_limited = rate_limited
+
+
+def redact_url(url: str) -> str:
+    """Scheme, host and path only: tokens, keys and signatures stay out of logs."""
+    return url.split("?", 1)[0] + ("?***" if "?" in url else "")
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's signature: urlencode(base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}")))."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return urllib.parse.quote_plus(base64.b64encode(digest))
+
+
+def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}timestamp={timestamp_ms}&sign={dingtalk_sign(secret, timestamp_ms)}"
+
+
+def send_wecom(url: str, title: str, body: str) -> None:
+    try:
+        post_wecom(url, markdown_payload(body))
+    except WeComError as exc:
+        raise DeliveryError(str(exc), retryable=exc.retryable, rate_limited=exc.errcode == 45009) from None
+
+
+def send_dingtalk(url: str, secret: str | None, title: str, body: str, timestamp_ms: int | None = None) -> None:
+    target = dingtalk_signed_url(url, secret, timestamp_ms or int(time.time() * 1000)) if secret else url
+    where = f"DingTalk robot {redact_url(url)}"
+    try:
+        resp = requests.post(target, json={"msgtype": "markdown", "markdown": {"title": title, "text": body}},
+                             timeout=10)
+    except requests.RequestException as exc:
+        raise DeliveryError(f"{where} unreachable: {exc.__class__.__name__}", retryable=True) from None
+    if resp.status_code != 200:
+        raise DeliveryError(f"{where} answered HTTP {resp.status_code}",
+                            retryable=resp.status_code >= 500 or resp.status_code == 429)
+    try:
+        code = resp.json().get("errcode")
+    except ValueError:
+        raise DeliveryError(f"{where} answered non-JSON", retryable=True) from None
+    if code == DINGTALK_RATE_LIMITED:
+        raise DeliveryError(f"{where} rate limited (errcode 130101)", retryable=True, rate_limited=True)
+    if code != 0:
+        raise DeliveryError(f"{where} errcode {code}: {resp.json().get('errmsg')}", retryable=code == -1)
+
+
+def send_email(recipients: list[str], title: str, body: str) -> None:
+    host = env("YD_SMTP_HOST")
+    port = int(env("YD_SMTP_PORT", "25") or 25)
+    msg = EmailMessage()
+    msg["Subject"] = title
+    msg["From"] = env("YD_SMTP_FROM", "yd-platform@localhost")
+    msg["To"] = ", ".join(recipients)
+    msg.set_content(body)
+    try:
+        with smtplib.SMTP(host, port, timeout=20) as smtp:
+            if env_flag("YD_SMTP_STARTTLS"):
+                smtp.starttls()
+            if env("YD_SMTP_USER"):
+                smtp.login(env("YD_SMTP_USER"), env("YD_SMTP_PASSWORD", ""))
+            smtp.send_message(msg)
+    except smtplib.SMTPResponseException as exc:
+        raise DeliveryError(f"SMTP {host}:{port} answered {exc.smtp_code}", retryable=exc.smtp_code >= 400 and exc.smtp_code < 500) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"SMTP {host}:{port} failed: {exc.__class__.__name__}", retryable=True) from None
+
+
+def deliver(channel: ChannelConfig, title: str, body: str) -> None:
+    """Send one message through a configured channel (its variables must be set)."""
+    if channel.type == "wecom":
+        send_wecom(env(channel.url_env), title, body)
+    elif channel.type == "dingtalk":
+        send_dingtalk(env(channel.url_env), env(channel.secret_env) if channel.secret_env else None, title, body)
+    else:
+        recipients = channel.to or [r.strip() for r in (env(channel.to_env) or "").split(",") if r.strip()]
+        send_email(recipients, title, body)

@@ -1,0 +1,62 @@
+"""A local webhook receiver on 127.0.0.1 that records posts and answers like the robots."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Post:
+    path: str
+    query: dict[str, str]
+    body: dict
+    status: int
+
+
+class Receiver:
+    """Answers HTTP 200 `{"errcode": 0}` unless `script` says otherwise (one status per post)."""
+
+    def __init__(self):
+        self.posts: list[Post] = []
+        self.script: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server API
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                parsed = urllib.parse.urlsplit(self.path)
+                status = receiver.script.pop(0) if receiver.script else 200
+                query = dict(urllib.parse.parse_qsl(parsed.query))
+                receiver.posts.append(Post(parsed.path, query, body, status))
+                payload = json.dumps({"errcode": 0 if status == 200 else -1, "errmsg": "ok"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def delivered(self, path: str) -> list[Post]:
+        return [p for p in self.posts if p.path == path and p.status == 200]
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

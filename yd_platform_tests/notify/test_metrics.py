@@ -1,0 +1,67 @@
+"""Prometheus exposition: percentiles against hand-computed figures, and real instance counts."""
+
+import math
+
+import dagster as dg
+
+from yd_platform.cli.main import main
+from yd_platform.notify.metrics import percentile, render_metrics
+
+
+def test_percentiles_linear_interpolation_at_rank_n_minus_1_p():
+    values = [float(v) for v in (10, 1, 9, 2, 8, 3, 7, 4, 6, 5)]
+    assert percentile(values, 0.5) == 5.5  # k = 4.5 between 5 and 6
+    assert math.isclose(percentile(values, 0.95), 9.55)  # k = 8.55 between 9 and 10
+    assert math.isclose(percentile(values, 0.99), 9.91)  # k = 8.91
+    assert percentile([42.0], 0.99) == 42.0
+    assert math.isnan(percentile([], 0.5))
+    assert math.isclose(percentile([100.0, 200.0, 400.0], 0.95), 380.0)  # k = 1.9
+
+
+def _jobs():
+    @dg.op
+    def ok():
+        return 1
+
+    @dg.op
+    def boom():
+        raise RuntimeError("no")
+
+    @dg.job
+    def good():
+        ok()
+
+    @dg.job
+    def bad():
+        boom()
+
+    return good, bad
+
+
+def test_render_counts_runs_checks_and_aliases(instance, catalog):
+    good, bad = _jobs()
+    for _ in range(3):
+        good.execute_in_process(instance=instance)
+    bad.execute_in_process(instance=instance, raise_on_error=False)
+    key = dg.AssetKey(["pdd", "badscore", "ods"])
+    instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+        asset_key=key, check_name="freshness", passed=False, severity=dg.AssetCheckSeverity.ERROR))
+    instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=None))
+    text = render_metrics(instance, catalog, [dg.AssetCheckKey(key, "freshness")])
+    assert 'yd_runs_total{job="good",status="SUCCESS"} 3' in text
+    assert 'yd_runs_total{job="bad",status="FAILURE"} 1' in text
+    assert 'scheduler_job_success_total{job_id="good"} 3' in text
+    assert 'scheduler_job_failure_total{job_id="bad"} 1' in text
+    assert 'yd_run_duration_seconds_count{job="good"} 3' in text
+    assert 'yd_run_duration_seconds{job="good",quantile="0.95"}' in text
+    assert 'scheduler_job_last_duration_ms{job_id="good"}' in text
+    assert 'yd_check_failures_total{asset="pdd/badscore/ods",severity="ERROR"} 1' in text
+    assert 'yd_dataset_last_success_timestamp_seconds{dataset="pdd/badscore"}' in text
+
+
+def test_metrics_command_prints_exposition(yd_home, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dh"))
+    assert main(["metrics"]) == 0
+    out = capsys.readouterr().out
+    assert "# TYPE yd_runs_total counter" in out
+    assert "# TYPE scheduler_job_last_duration_ms gauge" in out
