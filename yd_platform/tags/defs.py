@@ -1,11 +1,23 @@
-"""Definitions of the tags stage."""
+"""Definitions of the tags stage: the `user_tags` asset, `user_tags_job` (launchable with
+`dagster job launch` and run config) and the Spark resource only this stage uses."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from yd_platform.catalog import Catalog
+from yd_platform.tags.assets import USER_TAGS, build_user_tags_asset
+from yd_platform.tags.config import load_tags_config
+from yd_platform.tags.spark import SPARK_RESOURCE, pyspark_resource
+
+USER_TAGS_JOB = "user_tags_job"
 
 
 def build_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions()
+    cfg = load_tags_config(catalog=catalog)
+    job = dg.define_asset_job(
+        USER_TAGS_JOB, selection=[USER_TAGS],
+        description="Compute user tags. Run config ops.user_tags.config: tag_ids (task-tags), "
+                    "user_ids (task-users), today; empty = every tag for every user (task-all).")
+    return dg.Definitions(assets=[build_user_tags_asset(cfg, catalog)], jobs=[job],
+                          resources={SPARK_RESOURCE: pyspark_resource(cfg)})

@@ -1,0 +1,100 @@
+"""`yd-platform tags`: list the tags with their rules, or try rules on a file of users.
+
+`tags try` uses the same validator and one-pass engine as the `user_tags` asset, so a
+rule that works here works in production (given the same feature names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from yd_platform.resources.core import app_db_from_env
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tags", help="user tags: list tags and rules, try rules on sample users")
+    tsub = p.add_subparsers(dest="tags_command", required=True)
+
+    lp = tsub.add_parser("list", help="the tags in the app database with their rules")
+    lp.add_argument("--json", action="store_true", help="one JSON object per tag")
+    lp.set_defaults(func=run_list)
+
+    tp = tsub.add_parser("try", help="validate rules and evaluate them on a CSV/parquet file of users")
+    tp.add_argument("--rules", required=True, type=Path,
+                    help='JSON list of {"tag_id", "tag_name", "rule"}')
+    tp.add_argument("--input", required=True, type=Path,
+                    help="users with a user_id column and the rule fields (.csv with header, or .parquet)")
+    tp.add_argument("--today", type=date.fromisoformat, default=None,
+                    help="YYYY-MM-DD used by recent_days (default: today)")
+    tp.set_defaults(func=run_try)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from yd_platform.catalog import load_catalog
+    from yd_platform.tags.config import feature_schema, load_tags_config
+    from yd_platform.tags.rules import check_rule
+    from yd_platform.tags.store import load_tags
+
+    catalog = load_catalog()
+    schema = feature_schema(load_tags_config(catalog=catalog), catalog)
+    tags = load_tags(app_db_from_env().engine())
+    if not tags:
+        print("no active tags (add rows to tag_definition and tag_rules)", file=sys.stderr)
+    for tag in tags:
+        problems = [str(p) for p in check_rule(tag.tag_id, tag.rule, schema)]
+        if args.json:
+            print(json.dumps({"tag_id": tag.tag_id, "tag_name": tag.tag_name, "category": tag.category,
+                              "rule": tag.rule, "problems": problems}, ensure_ascii=False, default=str))
+            continue
+        status = "ok" if not problems else f"INVALID ({len(problems)} problems)"
+        print(f"{tag.tag_id:>5}  {tag.tag_name}  [{tag.category or '-'}]  {status}")
+        print(f"       {json.dumps(tag.rule, ensure_ascii=False, default=str)}")
+        for problem in problems:
+            print(f"       {problem}")
+    return 0
+
+
+def _read_input(spark, path: Path):
+    if not path.exists():
+        raise FileNotFoundError(f"--input {path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return spark.read.option("header", True).option("inferSchema", True).csv(str(path))
+    if suffix == ".parquet":
+        return spark.read.parquet(str(path))
+    raise ValueError(f"--input {path}: expected a .csv or .parquet file")
+
+
+def run_try(args: argparse.Namespace) -> int:
+    from yd_platform.tags.rules import tags_from_file_entries, validate_tags
+
+    try:
+        entries = json.loads(args.rules.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"--rules {args.rules}: cannot read a JSON list of rules: {exc}", file=sys.stderr)
+        return 2
+    tags, problems = tags_from_file_entries(entries, str(args.rules))
+
+    from yd_platform.tags.compile import schema_kinds
+    from yd_platform.tags.config import load_tags_config
+    from yd_platform.tags.engine import USER_COLUMN, collect_tags, tag_users
+    from yd_platform.tags.spark import spark_session
+
+    spark = spark_session(load_tags_config())
+    users = _read_input(spark, args.input)
+    if USER_COLUMN not in users.columns:
+        print(f"--input {args.input}: no {USER_COLUMN} column (columns: {', '.join(users.columns)})",
+              file=sys.stderr)
+        return 2
+    validation = validate_tags(tags, schema_kinds(users))
+    problems += validation.problems
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+    result = collect_tags(tag_users(users, validation.valid, args.today or date.today()))
+    for user in sorted(result):
+        print(json.dumps({"user_id": user, "tag_ids": result[user]}, ensure_ascii=False))
+    return 2 if problems else 0

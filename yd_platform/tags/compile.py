@@ -1,0 +1,96 @@
+"""Turn validated rules into Spark Column expressions.
+
+Fields are only ever used through `F.col(name)` after the validator confirmed the name
+is in the source schema; values only through `F.lit(value)`; nothing is pasted into a
+SQL string. Every leaf is wrapped in `coalesce(expr, false)`, so a comparison with null
+is false (the null operators are the exception by nature), and `NOT` of a null
+comparison is true.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import reduce
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from yd_platform.tags.rules import RANGE_OPERATORS
+
+
+def schema_kinds(df: DataFrame) -> dict[str, str]:
+    """The source schema as the validator sees it: field -> number|string|date|boolean|list."""
+    kinds = {}
+    for f in df.schema.fields:
+        t = f.dataType
+        if isinstance(t, T.NumericType):
+            kinds[f.name] = "number"
+        elif isinstance(t, T.StringType):
+            kinds[f.name] = "string"
+        elif isinstance(t, (T.DateType, T.TimestampType, T.TimestampNTZType)):
+            kinds[f.name] = "date"
+        elif isinstance(t, T.BooleanType):
+            kinds[f.name] = "boolean"
+        elif isinstance(t, T.ArrayType):
+            kinds[f.name] = "list"
+    return kinds
+
+
+def _date(value: str) -> Column:
+    return F.lit(date.fromisoformat(value))
+
+
+def _leaf(node: dict[str, Any], today: date) -> Column:
+    kind, op, value = node["type"], node["operator"], node.get("value")
+    col = F.col(node["field"])
+    if op == "is_null":
+        return col.isNull()
+    if op == "is_not_null":
+        return col.isNotNull()
+    if kind == "date":
+        col = F.to_date(col)
+        lit = (lambda v: _date(v))
+    else:
+        lit = F.lit
+    if op == "recent_days":
+        start = F.date_sub(F.lit(today), int(value))
+        return (col >= start) & (col <= F.lit(today))
+    if kind == "list":
+        if op == "contains":
+            return F.array_contains(col, F.lit(value))
+        overlap = F.arrays_overlap(col, F.array(*[F.lit(v) for v in value]))
+        # arrays_overlap is null when the arrays only share nothing but nulls; treat as no overlap.
+        overlap = F.coalesce(overlap, F.lit(False))
+        return overlap if op == "in" else (~overlap & col.isNotNull())
+    if op in RANGE_OPERATORS:
+        return col.between(lit(value[0]), lit(value[1]))
+    if op == "in":
+        return col.isin([lit(v) for v in value])
+    if op == "not_in":
+        return ~col.isin([lit(v) for v in value])
+    if op == "contains":
+        return col.contains(F.lit(value))
+    if op == "starts_with":
+        return col.startswith(F.lit(value))
+    right = lit(value)
+    return {
+        "=": lambda: col == right,
+        "!=": lambda: col != right,
+        ">": lambda: col > right,
+        ">=": lambda: col >= right,
+        "<": lambda: col < right,
+        "<=": lambda: col <= right,
+    }[op]()
+
+
+def rule_expression(node: dict[str, Any], today: date) -> Column:
+    """A boolean, never-null Column for a validated rule."""
+    if "logic" not in node and "conditions" not in node:
+        return F.coalesce(_leaf(node, today), F.lit(False))
+    parts = [rule_expression(child, today) for child in node["conditions"]]
+    if node["logic"] == "AND":
+        return reduce(lambda a, b: a & b, parts)
+    any_part = reduce(lambda a, b: a | b, parts)
+    return any_part if node["logic"] == "OR" else ~any_part

@@ -1,0 +1,56 @@
+"""The one-pass tag engine: every selected rule evaluated in a single select.
+
+Each tag becomes `when(rule, tag_id)` inside one `array(...)`; `array_compact` drops
+the tags a user did not match. Spark scans the feature source once, whatever the
+number of tags, instead of one job per tag followed by a merge of the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from yd_platform.tags.compile import rule_expression
+from yd_platform.tags.rules import TagRule
+
+USER_COLUMN = "user_id"
+
+
+def restrict_users(source: DataFrame, user_ids: Iterable[str] | None) -> DataFrame:
+    """Only the given users (task-users mode); ids are bound as literals, never SQL text."""
+    wanted = sorted({str(u) for u in user_ids or []})
+    if not wanted:
+        return source
+    return source.filter(F.col(USER_COLUMN).cast("string").isin(wanted))
+
+
+def tag_users(source: DataFrame, tags: list[TagRule], today: date,
+              user_ids: Iterable[str] | None = None) -> DataFrame:
+    """user_id, tag_ids (ascending) for every user matching at least one of `tags`."""
+    source = restrict_users(source, user_ids)
+    ordered = sorted(tags, key=lambda t: t.tag_id)
+    if not ordered:
+        return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
+                             F.array().cast("array<int>").alias("tag_ids")).limit(0)
+    matched = F.array(*[F.when(rule_expression(t.rule, today), F.lit(t.tag_id)) for t in ordered])
+    return (
+        source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
+                      F.array_sort(F.array_compact(matched)).alias("tag_ids"))
+        .filter(F.size("tag_ids") > 0)
+    )
+
+
+def collect_tags(result: DataFrame) -> dict[str, list[int]]:
+    """The engine's result on the driver through Arrow (fast for millions of rows); a user
+    listed twice in the source gets the union of both rows' tags."""
+    table = result.toArrow()
+    users = table.column(USER_COLUMN).to_pylist()
+    tag_ids = table.column("tag_ids").to_pylist()
+    merged: dict[str, set[int]] = {}
+    for user, ids in zip(users, tag_ids, strict=True):
+        if user is not None:
+            merged.setdefault(user, set()).update(int(t) for t in ids)
+    return {user: sorted(ids) for user, ids in merged.items()}

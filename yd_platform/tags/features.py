@@ -1,0 +1,112 @@
+"""The per-user feature source: ODS partitions aggregated per user, as configured in tags.yaml.
+
+Spark reads local parquet. On the embedded default the ODS already lives in the local
+object-store folder (YD_HOME/objects/<object_path>/...) and is read in place; with the
+MinIO backend the partitions in the window are downloaded to a temp folder first
+(`staging_dir`), which must outlive the Spark job. Reading `s3a://` directly is a
+production cluster setting (hadoop-aws on the Spark classpath), not used here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from functools import reduce
+from pathlib import Path
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from yd_platform.catalog import Catalog, DatasetSpec
+from yd_platform.resources.object_store import LocalObjectStore
+from yd_platform.tags.config import EMPTY_TYPES, Feature, SourceDataset, TagsConfig, feature_schema
+from yd_platform.tags.engine import USER_COLUMN
+
+PARTITION_RE = re.compile(r"/(dt|week|month)=([0-9-]+)/")
+
+
+def _partition_day(key: str) -> date | None:
+    try:
+        return date.fromisoformat(key if len(key) == 10 else f"{key}-01")
+    except ValueError:
+        return None
+
+
+def partition_objects(store, ds: DatasetSpec, first: date, last: date) -> list[str]:
+    """Keys of the dataset's ODS parquet files whose partition lies in [first, last]."""
+    keys = []
+    for obj in store.list(ds.object_path.strip("/")):
+        match = PARTITION_RE.search(f"/{obj.key}")
+        day = _partition_day(match.group(2)) if match else None
+        if day is not None and first <= day <= last and obj.key.endswith(".parquet"):
+            keys.append(obj.key)
+    return keys
+
+
+def local_paths(store, keys: list[str], staging_dir: Path | None) -> list[str]:
+    """Paths Spark can read: in place for the local store, downloaded copies otherwise."""
+    if isinstance(store, LocalObjectStore):
+        return [str(store.root / key) for key in keys]
+    if staging_dir is None:
+        raise ValueError("the object store is not a local folder: pass staging_dir to stage ODS partitions")
+    paths = []
+    for key in keys:
+        target = Path(staging_dir, key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        store.download(key, target)
+        paths.append(str(target))
+    return paths
+
+
+def _aggregate(name: str, feature: Feature) -> Column:
+    if feature.agg == "count":
+        return F.count(F.lit(1)).alias(name)
+    col = F.col(feature.column)
+    return {
+        "count_distinct": lambda: F.countDistinct(col),
+        "sum": lambda: F.sum(col),
+        "min": lambda: F.min(col),
+        "max": lambda: F.max(col),
+        "collect_set": lambda: F.array_sort(F.collect_set(col)),
+    }[feature.agg]().alias(name)
+
+
+def dataset_features(rows: DataFrame, entry: SourceDataset) -> DataFrame:
+    user = F.col(entry.user_column).cast("string")
+    return (rows.filter(user.isNotNull() & (F.trim(user) != ""))
+            .groupBy(user.alias(USER_COLUMN))
+            .agg(*[_aggregate(n, f) for n, f in entry.features.items()]))
+
+
+def _derive(frame: DataFrame, cfg: TagsConfig) -> DataFrame:
+    for name, derived in cfg.source.derived.items():
+        cols = [F.col(c) for c in derived.inputs]
+        if derived.op == "sum":
+            expr = reduce(lambda a, b: a + b, [F.coalesce(c, F.lit(0)) for c in cols])
+        else:
+            expr = F.greatest(*cols) if len(cols) > 1 else cols[0]
+        frame = frame.withColumn(name, expr)
+    return frame
+
+
+def build_feature_source(spark: SparkSession, cfg: TagsConfig, catalog: Catalog, store, today: date,
+                         staging_dir: Path | None = None) -> tuple[DataFrame, dict[str, int]]:
+    """(one row per user with every configured feature, files read per dataset)."""
+    schema = feature_schema(cfg, catalog)
+    first = today - timedelta(days=cfg.source.window_days - 1)
+    frames, files = [], {}
+    for entry in cfg.source.datasets:
+        ds = catalog.dataset(*entry.platform_code)
+        paths = local_paths(store, partition_objects(store, ds, first, today), staging_dir)
+        files[entry.dataset] = len(paths)
+        if paths:
+            frames.append(dataset_features(spark.read.parquet(*paths), entry))
+    if frames:
+        frame = reduce(lambda a, b: a.join(b, on=USER_COLUMN, how="full_outer"), frames)
+    else:
+        frame = spark.createDataFrame([], f"{USER_COLUMN} string")
+    base = {n: k for n, k in schema.items() if n not in cfg.source.derived}
+    for name, kind in base.items():
+        if name not in frame.columns:
+            frame = frame.withColumn(name, F.lit(None).cast(EMPTY_TYPES[kind]))
+    return _derive(frame.select(*base), cfg), files

@@ -1,0 +1,54 @@
+"""Start `user_tags_job` through the Dagster GraphQL API and wait for it (what the old
+system's REST trigger did): for back-end services and operators' scripts.
+
+    from yd_platform.tags.graphql import trigger_user_tags, wait_for_run
+    run_id = trigger_user_tags("http://127.0.0.1:3000", tag_ids=[1, 3], user_ids=["u1"])
+    print(wait_for_run("http://127.0.0.1:3000", run_id))   # DagsterRunStatus.SUCCESS
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlparse
+
+import dagster as dg
+from dagster_graphql import DagsterGraphQLClient
+
+JOB = "user_tags_job"
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+def client_for(url: str) -> DagsterGraphQLClient:
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    return DagsterGraphQLClient(parsed.hostname or "127.0.0.1", port_number=parsed.port,
+                                use_https=parsed.scheme == "https", path_prefix=parsed.path.rstrip("/"))
+
+
+def run_config(tag_ids: list[int] | None = None, user_ids: list[str] | None = None,
+               today: str | None = None) -> dict:
+    """Run config of user_tags_job: no tag_ids/user_ids = task-all."""
+    config: dict = {"tag_ids": list(tag_ids or []), "user_ids": [str(u) for u in user_ids or []]}
+    if today:
+        config["today"] = today
+    return {"ops": {"user_tags": {"config": config}}}
+
+
+def trigger_user_tags(url: str, tag_ids: list[int] | None = None, user_ids: list[str] | None = None,
+                      today: str | None = None, location: str = "yd_platform") -> str:
+    """Submit a run; returns its run id (the instance's run coordinator decides when it starts)."""
+    return client_for(url).submit_job_execution(JOB, repository_location_name=location,
+                                                repository_name="__repository__",
+                                                run_config=run_config(tag_ids, user_ids, today))
+
+
+def wait_for_run(url: str, run_id: str, timeout: float = 3600, poll: float = 3) -> dg.DagsterRunStatus:
+    """Poll until the run finishes (or raise TimeoutError naming the run)."""
+    client = client_for(url)
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get_run_status(run_id)
+        if status in FINISHED:
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run_id} of {JOB} still {status.value} after {timeout:.0f}s")
+        time.sleep(poll)

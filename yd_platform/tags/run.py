@@ -1,0 +1,94 @@
+"""One tag run: load rules, validate them against the feature source, evaluate all valid
+rules in one Spark pass, merge the result into user_tags.
+
+The three launch modes of the old system are the run's parameters:
+task-all (no tag_ids, no user_ids), task-tags (tag_ids), task-users (user_ids, with or
+without tag_ids).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from yd_platform.catalog import Catalog
+from yd_platform.tags.compile import schema_kinds
+from yd_platform.tags.config import TagsConfig
+from yd_platform.tags.engine import collect_tags, tag_users
+from yd_platform.tags.features import build_feature_source
+from yd_platform.tags.rules import validate_tags
+from yd_platform.tags.store import ensure_tables, load_tags
+from yd_platform.tags.write import WriteSummary, write_user_tags
+
+
+class TagRunError(RuntimeError):
+    """The run cannot do what was asked (unknown tags, every requested rule invalid)."""
+
+
+def mode_of(tag_ids: list[int], user_ids: list[str]) -> str:
+    if user_ids:
+        return "task-users"
+    return "task-tags" if tag_ids else "task-all"
+
+
+@dataclass
+class TagRunReport:
+    mode: str
+    today: date
+    evaluated_tag_ids: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    unknown_tag_ids: list[int] = field(default_factory=list)
+    files_read: dict[str, int] = field(default_factory=dict)
+    summary: WriteSummary | None = None
+
+    def as_metadata(self) -> dict[str, object]:
+        meta: dict[str, object] = {
+            "mode": self.mode,
+            "today": self.today.isoformat(),
+            "evaluated_tag_ids": ", ".join(map(str, self.evaluated_tag_ids)) or "(none)",
+            "invalid_rules": len(self.problems),
+            "ods_files_read": sum(self.files_read.values()),
+        }
+        if self.summary:
+            meta.update(self.summary.as_metadata())
+        if self.problems:
+            meta["rule_problems"] = "\n".join(self.problems)
+        if self.unknown_tag_ids:
+            meta["unknown_tag_ids"] = ", ".join(map(str, self.unknown_tag_ids))
+        return meta
+
+
+def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Catalog, today: date,
+                  tag_ids: list[int] | None = None, user_ids: list[str] | None = None,
+                  log: Callable[[str], None] = print) -> TagRunReport:
+    tag_ids, user_ids = sorted(set(tag_ids or [])), sorted({str(u) for u in user_ids or []})
+    report = TagRunReport(mode_of(tag_ids, user_ids), today)
+    ensure_tables(engine)
+    tags = load_tags(engine, tag_ids or None)
+    report.unknown_tag_ids = sorted(set(tag_ids) - {t.tag_id for t in tags})
+    if report.unknown_tag_ids:
+        log(f"tag ids not found or inactive: {report.unknown_tag_ids}")
+    if not tags:
+        if tag_ids:
+            raise TagRunError(f"none of the requested tag ids {tag_ids} is an active tag with an active rule")
+        log("no active tags with rules: nothing to compute")
+        return report
+    with tempfile.TemporaryDirectory(prefix="yd-tags-") as staging:
+        source, report.files_read = build_feature_source(spark, cfg, catalog, store, today, Path(staging))
+        validation = validate_tags(tags, schema_kinds(source))
+        report.problems = [str(p) for p in validation.problems]
+        for problem in report.problems:
+            log(f"rule skipped: {problem}")
+        if not validation.valid:
+            raise TagRunError("every selected rule is invalid: " + "; ".join(report.problems))
+        report.evaluated_tag_ids = [t.tag_id for t in validation.valid]
+        result = collect_tags(tag_users(source, validation.valid, today, user_ids or None))
+    report.summary = write_user_tags(engine, result, report.evaluated_tag_ids, user_ids or None,
+                                     batch_size=cfg.write.batch_size)
+    log(f"{report.mode}: tags {report.evaluated_tag_ids} -> {report.summary.as_metadata()}")
+    return report

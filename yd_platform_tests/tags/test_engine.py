@@ -1,0 +1,122 @@
+"""The one-pass engine on real Spark: each operator per type, nested logic, null semantics."""
+
+from datetime import date, datetime
+
+import pytest
+
+from yd_platform.tags.engine import collect_tags, tag_users
+from yd_platform.tags.rules import TagRule
+
+pytestmark = pytest.mark.slow
+
+TODAY = date(2025, 10, 10)
+SCHEMA = ("user_id string, age bigint, score double, city string, last_login date, seen_at timestamp_ntz, "
+          "vip boolean, channels array<string>")
+ROWS = [
+    ("u1", 25, 80.5, "beijing", date(2025, 10, 9), datetime(2025, 10, 10, 8, 0), True, ["app", "web"]),
+    ("u2", 40, 60.0, "shanghai", date(2025, 9, 1), datetime(2025, 9, 30, 23, 59), False, ["web"]),
+    ("u3", 17, None, "bei", date(2025, 10, 3), None, None, []),
+    ("u4", None, 99.0, None, None, datetime(2025, 10, 3, 0, 0), True, None),
+]
+
+
+@pytest.fixture(scope="module")
+def users(spark):
+    return spark.createDataFrame(ROWS, SCHEMA)
+
+
+def leaf(field, operator, value=None, type_="number"):
+    return {"field": field, "operator": operator, "value": value, "type": type_}
+
+
+def matching(users, rule):
+    result = collect_tags(tag_users(users, [TagRule(1, "t", rule)], TODAY))
+    return sorted(result)
+
+
+@pytest.mark.parametrize("node, expected", [
+    # number
+    (leaf("age", "=", 25), ["u1"]),
+    (leaf("age", "!=", 25), ["u2", "u3"]),
+    (leaf("age", ">", 25), ["u2"]),
+    (leaf("age", ">=", 25), ["u1", "u2"]),
+    (leaf("age", "<", 25), ["u3"]),
+    (leaf("age", "<=", 25), ["u1", "u3"]),
+    (leaf("age", "in", [17, 40]), ["u2", "u3"]),
+    (leaf("age", "not_in", [17, 40]), ["u1"]),
+    (leaf("score", "between", [60, 80.5]), ["u1", "u2"]),
+    (leaf("score", "in_range", [81, 100]), ["u4"]),
+    (leaf("score", "is_null"), ["u3"]),
+    (leaf("score", "is_not_null"), ["u1", "u2", "u4"]),
+    # string
+    (leaf("city", "=", "beijing", "string"), ["u1"]),
+    (leaf("city", "!=", "beijing", "string"), ["u2", "u3"]),
+    (leaf("city", "in", ["bei", "shanghai"], "string"), ["u2", "u3"]),
+    (leaf("city", "not_in", ["bei"], "string"), ["u1", "u2"]),
+    (leaf("city", "contains", "ng", "string"), ["u1", "u2"]),
+    (leaf("city", "starts_with", "bei", "string"), ["u1", "u3"]),
+    (leaf("city", "contains", "%", "string"), []),  # no LIKE wildcards
+    (leaf("city", "is_null", None, "string"), ["u4"]),
+    # date, on a date and on a timestamp column
+    (leaf("last_login", "=", "2025-10-09", "date"), ["u1"]),
+    (leaf("last_login", "!=", "2025-10-09", "date"), ["u2", "u3"]),
+    (leaf("last_login", ">", "2025-10-03", "date"), ["u1"]),
+    (leaf("last_login", ">=", "2025-10-03", "date"), ["u1", "u3"]),
+    (leaf("last_login", "<", "2025-10-03", "date"), ["u2"]),
+    (leaf("last_login", "<=", "2025-10-03", "date"), ["u2", "u3"]),
+    (leaf("last_login", "between", ["2025-09-01", "2025-10-03"], "date"), ["u2", "u3"]),
+    (leaf("last_login", "recent_days", 7, "date"), ["u1", "u3"]),
+    (leaf("last_login", "recent_days", 6, "date"), ["u1"]),
+    (leaf("seen_at", "recent_days", 0, "date"), ["u1"]),
+    (leaf("seen_at", "recent_days", 10, "date"), ["u1", "u2", "u4"]),
+    (leaf("seen_at", "<", "2025-10-01", "date"), ["u2"]),
+    (leaf("seen_at", "is_null", None, "date"), ["u3"]),
+    # boolean
+    (leaf("vip", "=", True, "boolean"), ["u1", "u4"]),
+    (leaf("vip", "!=", True, "boolean"), ["u2"]),
+    (leaf("vip", "is_not_null", None, "boolean"), ["u1", "u2", "u4"]),
+    # list
+    (leaf("channels", "contains", "web", "list"), ["u1", "u2"]),
+    (leaf("channels", "in", ["app", "tv"], "list"), ["u1"]),
+    (leaf("channels", "not_in", ["app"], "list"), ["u2", "u3"]),
+    (leaf("channels", "is_null", None, "list"), ["u4"]),
+])
+def test_operator(users, node, expected):
+    assert matching(users, node) == expected
+
+
+def test_nested_logic(users):
+    rule = {"logic": "OR", "conditions": [
+        {"logic": "AND", "conditions": [leaf("age", ">=", 18), leaf("vip", "=", True, "boolean")]},
+        {"logic": "AND", "conditions": [
+            leaf("city", "starts_with", "bei", "string"),
+            {"logic": "NOT", "conditions": [leaf("age", ">=", 18)]},
+        ]},
+    ]}
+    assert matching(users, rule) == ["u1", "u3"]
+
+
+def test_null_comparisons_are_false_and_not_of_them_true(users):
+    # u4 has no age: age > 0 is false, age <= 0 is false, so NOT(age > 0) is true.
+    assert "u4" not in matching(users, leaf("age", ">", 0))
+    assert "u4" not in matching(users, leaf("age", "<=", 0))
+    assert "u4" in matching(users, {"logic": "NOT", "conditions": [leaf("age", ">", 0)]})
+    # NOT matches when none of its conditions match
+    rule = {"logic": "NOT", "conditions": [leaf("age", "=", 25), leaf("age", "=", 40)]}
+    assert matching(users, rule) == ["u3", "u4"]
+
+
+def test_all_tags_in_one_pass_sorted_per_user(users):
+    tags = [TagRule(9, "vip", leaf("vip", "=", True, "boolean")),
+            TagRule(2, "adult", leaf("age", ">=", 18)),
+            TagRule(5, "web", leaf("channels", "contains", "web", "list"))]
+    result = tag_users(users, tags, TODAY)
+    assert collect_tags(result) == {"u1": [2, 5, 9], "u2": [2, 5], "u4": [9]}
+    # one select over the source: the plan has a single scan and no join/union/aggregate
+    plan = result._jdf.queryExecution().optimizedPlan().toString()
+    assert "Join" not in plan and "Union" not in plan and "Aggregate" not in plan
+
+
+def test_user_ids_restrict_the_run(users):
+    tags = [TagRule(2, "adult", leaf("age", ">=", 18))]
+    assert collect_tags(tag_users(users, tags, TODAY, user_ids=["u2", "u3", "nobody"])) == {"u2": [2]}

@@ -1,0 +1,78 @@
+"""The feature source: tags.yaml + catalog give the schema; Spark aggregates the ODS per user,
+read in place from the local store or staged from MinIO."""
+
+from datetime import date, datetime
+
+import pytest
+
+from yd_platform.tags.compile import schema_kinds
+from yd_platform.tags.config import TagsConfigError, feature_schema, load_tags_config
+from yd_platform_tests.tags.ods_data import write_chat_ods
+
+
+def test_default_config_feature_schema(catalog):
+    schema = feature_schema(load_tags_config(catalog=catalog), catalog)
+    assert schema["user_id"] == "string"
+    assert schema["chat_sessions"] == "number" and schema["last_chat_at"] == "date"
+    assert schema["pdd_chat_agents"] == "list" and schema["tm_chat_shops"] == "number"
+
+
+def test_config_errors_name_the_entry(tmp_path, catalog):
+    bad = tmp_path / "tags.yaml"
+    bad.write_text("source:\n  datasets:\n    - dataset: pdd/chat\n      user_column: buyer_id\n"
+                   "      features:\n        x: {agg: sum, column: nope}\n", encoding="utf-8")
+    with pytest.raises(TagsConfigError, match=r"source.datasets\[0\] \(pdd/chat\).features.x: column 'nope'"):
+        load_tags_config(bad, catalog)
+    bad.write_text("source:\n  datasets:\n    - dataset: pdd/chat\n      user_column: buyer_id\n"
+                   "      features:\n        x: {agg: median}\n", encoding="utf-8")
+    with pytest.raises(TagsConfigError, match=r"tags.yaml: source.datasets.0.features.x.agg"):
+        load_tags_config(bad, catalog)
+
+
+def _features(spark, store, catalog, today):
+    from yd_platform.tags.features import build_feature_source
+
+    cfg = load_tags_config(catalog=catalog)
+    frame, files = build_feature_source(spark, cfg, catalog, store, today, None)
+    return frame, files
+
+
+def _by_user(frame):
+    return {r["user_id"]: r.asDict() for r in frame.collect()}
+
+
+@pytest.mark.slow
+def test_local_store_read_in_place(yd_home, catalog, spark):
+    from yd_platform.resources.core import object_store_from_env
+
+    store = object_store_from_env().client()
+    write_chat_ods(store, catalog)
+    frame, files = _features(spark, store, catalog, date(2025, 10, 2))
+    assert files == {"pdd/chat": 1, "tm/chat": 1}
+    assert schema_kinds(frame) == feature_schema(load_tags_config(catalog=catalog), catalog)
+    users = _by_user(frame)
+    assert sorted(users) == ["b1", "b2", "b3"]
+    assert (users["b1"]["chat_sessions"], users["b1"]["chat_messages"]) == (3, 18)
+    assert users["b1"]["last_chat_at"] == datetime(2025, 10, 2, 11, 0)
+    assert users["b1"]["pdd_chat_agents"] == ["agent_a", "agent_b"]
+    assert users["b2"]["tm_chat_sessions"] is None and users["b2"]["chat_sessions"] == 1
+
+    # the window ends at `today`: the tm partition of 10-02 is not read on 10-01
+    frame, files = _features(spark, store, catalog, date(2025, 10, 1))
+    assert files == {"pdd/chat": 1, "tm/chat": 0}
+    assert sorted(_by_user(frame)) == ["b1", "b2"]
+    assert schema_kinds(frame)["tm_last_chat_at"] == "date"
+
+
+@pytest.mark.slow
+def test_minio_partitions_are_staged(minio_store, catalog, spark, tmp_path):
+    from yd_platform.tags.features import build_feature_source
+
+    store = minio_store.client()
+    write_chat_ods(store, catalog)
+    cfg = load_tags_config(catalog=catalog)
+    with pytest.raises(ValueError, match="staging_dir"):
+        build_feature_source(spark, cfg, catalog, store, date(2025, 10, 2), None)
+    frame, files = build_feature_source(spark, cfg, catalog, store, date(2025, 10, 2), tmp_path / "stage")
+    assert files == {"pdd/chat": 1, "tm/chat": 1}
+    assert _by_user(frame)["b3"]["chat_messages"] == 20

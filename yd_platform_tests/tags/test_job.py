@@ -1,0 +1,91 @@
+"""user_tags_job in-process on the embedded default: ODS parquet in the local object store,
+rules in the SQLite app database, the three launch modes chosen by run config."""
+
+import pytest
+
+from yd_platform.definitions import build_definitions
+from yd_platform.resources.app_db import engine_for
+from yd_platform.resources.core import object_store_from_env
+from yd_platform.settings import app_db_url
+from yd_platform.tags.store import read_user_tags, save_tag
+from yd_platform_tests.tags.ods_data import write_chat_ods
+
+pytestmark = pytest.mark.slow
+
+
+def rule(field, operator, value, type_="number"):
+    return {"logic": "AND", "conditions": [{"field": field, "operator": operator, "value": value, "type": type_}]}
+
+
+@pytest.fixture
+def setup(yd_home, catalog, instance, spark):
+    write_chat_ods(object_store_from_env().client(), catalog)
+    engine = engine_for(app_db_url())
+    save_tag(engine, 1, "多次咨询", rule("chat_sessions", ">=", 2), category="行为分析")
+    save_tag(engine, 2, "话多", rule("chat_messages", ">=", 15), category="行为分析")
+    save_tag(engine, 3, "今日咨询", rule("last_chat_at", "recent_days", 0, "date"), category="生命周期")
+    save_tag(engine, 4, "坏规则", rule("income", ">", 1), category="价值管理")
+    save_tag(engine, 5, "找过X", rule("tm_chat_agents", "contains", "agent_x", "list"), category="行为分析")
+    job = build_definitions(catalog).resolve_job_def("user_tags_job")
+    return job, engine, instance
+
+
+def launch(job, instance, **config):
+    result = job.execute_in_process(run_config={"ops": {"user_tags": {"config": config}}}, instance=instance,
+                                    raise_on_error=False)
+    return result
+
+
+def meta(result):
+    (mat,) = result.asset_materializations_for_node("user_tags")
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def tags_of(engine):
+    return {user: row["tag_ids"] for user, row in read_user_tags(engine).items()}
+
+
+def test_three_launch_modes(setup):
+    job, engine, instance = setup
+
+    # task-all: every valid tag; the invalid one is skipped and reported
+    result = launch(job, instance, today="2025-10-02")
+    assert result.success
+    m = meta(result)
+    assert m["mode"] == "task-all" and m["evaluated_tag_ids"] == "1, 2, 3, 5"
+    assert m["invalid_rules"] == 1
+    assert m["rule_problems"].startswith("tag 4: $.conditions[0].field: unknown field 'income'")
+    assert tags_of(engine) == {"b1": [1, 2, 3], "b3": [2, 3, 5]}
+    before = read_user_tags(engine)
+    assert before["b3"]["tag_details"]["5"] == {"tag_name": "找过X"}
+
+    # the same run again changes nothing
+    result = launch(job, instance, today="2025-10-02")
+    assert meta(result)["rows_updated"] == 0 and meta(result)["rows_inserted"] == 0
+    assert read_user_tags(engine) == before
+
+    # task-tags: only tag 3 is recomputed (nobody chatted on 10-03); other tags stay
+    result = launch(job, instance, today="2025-10-03", tag_ids=[3])
+    assert meta(result)["mode"] == "task-tags" and meta(result)["rows_updated"] == 2
+    assert tags_of(engine) == {"b1": [1, 2], "b3": [2, 5]}
+
+    # task-users: every tag for b3 only; b1 is not touched
+    b1_before = read_user_tags(engine)["b1"]
+    result = launch(job, instance, today="2025-10-02", user_ids=["b3"])
+    assert meta(result)["mode"] == "task-users"
+    assert tags_of(engine) == {"b1": [1, 2], "b3": [2, 3, 5]}
+    after = read_user_tags(engine)
+    assert after["b1"] == b1_before
+    assert after["b3"]["created_time"] == before["b3"]["created_time"]
+
+    # task-users with tag ids
+    result = launch(job, instance, today="2025-10-03", tag_ids=[3, 5], user_ids=["b3", "b1"])
+    assert tags_of(engine) == {"b1": [1, 2], "b3": [2, 5]}
+
+
+def test_unknown_tag_ids_fail_the_run(setup):
+    job, engine, instance = setup
+    result = launch(job, instance, tag_ids=[99])
+    assert not result.success
+    failure = result.get_step_failure_events()[0].event_specific_data.error.message
+    assert "none of the requested tag ids [99]" in failure
