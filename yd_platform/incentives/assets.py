@@ -1,0 +1,219 @@
+"""The incentive assets: contracts -> rewards -> reward_notices per month x city, and the
+SLA monitor's sla_violations (daily) -> sla_weekly_report (weekly)."""
+
+
+from collections import Counter
+from datetime import date, timedelta
+
+import dagster as dg
+import pandas as pd
+
+from yd_platform.incentives import ledger, reports, sla, store
+from yd_platform.incentives.columns import SourceRowError, contracts_from_rows, violations_from_rows
+from yd_platform.incentives.config import IncentivesConfig
+from yd_platform.incentives.demo import demo_contracts, demo_violations
+from yd_platform.incentives.messages import reward_markdown, reward_text
+from yd_platform.incentives.metabase import MetabaseError, MetabaseResource, template_parameter
+from yd_platform.incentives.rules import Award, Contract, ContractResult, compute_rewards
+from yd_platform.incentives.sender import Delivery, deliver
+from yd_platform.resources.app_db import AppDatabaseResource
+from yd_platform.resources.object_store import ObjectStoreResource
+
+GROUP = "incentives"
+REWARD_KINDS = ["reward"]
+
+
+def month_city_partitions(cfg: IncentivesConfig) -> dg.MultiPartitionsDefinition:
+    return dg.MultiPartitionsDefinition({
+        "month": dg.MonthlyPartitionsDefinition(start_date=cfg.start_month, fmt="%Y-%m",
+                                                timezone=cfg.timezone, end_offset=1),
+        "city": dg.StaticPartitionsDefinition(list(cfg.cities)),
+    })
+
+
+def daily_partitions(cfg: IncentivesConfig) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=cfg.sla.start_date.isoformat(), timezone=cfg.timezone)
+
+
+def weekly_partitions(cfg: IncentivesConfig) -> dg.WeeklyPartitionsDefinition:
+    start = cfg.sla.start_date
+    monday = start + timedelta(days=(7 - start.weekday()) % 7)
+    return dg.WeeklyPartitionsDefinition(start_date=monday.isoformat(), timezone=cfg.timezone, day_offset=1)
+
+
+def _month_city(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    return keys["month"], keys["city"]
+
+
+def _delivery_result(context, delivery: Delivery, metadata: dict) -> dg.MaterializeResult:
+    """Record the outcome; failed sends fail the run (the ledger keeps them for the retry)."""
+    metadata = {**metadata, **delivery.metadata()}
+    if delivery.rate_limited:
+        context.log.warning(f"robot rate limited (45009); {len(delivery.retry_later)} notice(s) wait for the next run")
+    if delivery.had_failures:
+        raise dg.Failure(
+            description=(f"{len(delivery.failed) + len(delivery.retry_later)} notice(s) not delivered; "
+                         "they stay recorded and are retried on the next run (failed ones after "
+                         "max_attempts need an operator)"),
+            metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
+    month_city = month_city_partitions(cfg)
+
+    @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=month_city, kinds={"parquet"},
+              description="Signed contracts of a city's month: a Metabase card in production, "
+                          "a deterministic demo set on the embedded default.")
+    def contracts(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
+                  incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
+        month, city = _month_city(context)
+        city_cfg = cfg.cities[city]
+        if incentives_metabase.enabled:
+            if city_cfg.contracts_card is None:
+                raise dg.Failure(f"incentives.yaml: city {city!r}: contracts_card is not set")
+            try:
+                rows = incentives_metabase.query_card(city_cfg.contracts_card, [
+                    template_parameter("month", month), template_parameter("province", city_cfg.province)])
+                items = contracts_from_rows(rows, f"Metabase card {city_cfg.contracts_card} ({city} {month})")
+            except (MetabaseError, SourceRowError) as exc:
+                raise dg.Failure(str(exc)) from None
+            source = f"metabase card {city_cfg.contracts_card}"
+        else:
+            items = demo_contracts(city, month)
+            source = "demo"
+        frame = pd.DataFrame([c.__dict__ for c in items], columns=list(Contract.__dataclass_fields__))
+        uri = store.write_frame(object_store.client(), store.contracts_key(month, city), frame)
+        return dg.MaterializeResult(metadata={
+            "source": source, "contracts": len(items), "uri": uri,
+            "total_amount": float(frame["amount"].sum()) if len(frame) else 0.0,
+            "dagster/row_count": len(items)})
+
+    @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=month_city, deps=[contracts],
+              kinds={"parquet"},
+              description="Rewards by the month's rules: lucky numbers, tiers by amount and count "
+                          "(reaching a tier awards the lower ones), distance to the next tier.")
+    def rewards(context: dg.AssetExecutionContext, object_store: ObjectStoreResource) -> dg.MaterializeResult:
+        month, city = _month_city(context)
+        client = object_store.client()
+        frame = store.read_frame(client, store.contracts_key(month, city))
+        if frame is None:
+            raise dg.Failure(f"contracts of {city} {month} are not materialized yet")
+        rules = cfg.rule_set(city, month)
+        if rules is None:
+            results, awards = [], []
+            context.log.info(f"incentives.yaml has no reward rules for city {city!r}, month {month!r}")
+        else:
+            contracts_list = [Contract(**r) for r in store.records(frame)]
+            results, awards = compute_rewards(contracts_list, rules, city, month)
+        store.write_frame(client, store.rewards_key(month, city), pd.DataFrame(
+            [r.__dict__ for r in results], columns=list(ContractResult.__dataclass_fields__)))
+        uri = store.write_frame(client, store.awards_key(month, city), pd.DataFrame(
+            [a.__dict__ for a in awards], columns=list(Award.__dataclass_fields__)))
+        prizes = rules.prize_table() if rules else {}
+        return dg.MaterializeResult(metadata={
+            "rules": "configured" if rules else "none for this city and month",
+            "awards": len(awards), "reward_total_yuan": float(sum(a.reward for a in awards)),
+            "uri": uri, "rewards_per_person": dg.MetadataValue.md(reports.rewards_per_person(results, prizes)),
+        })
+
+    @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=month_city, deps=[rewards],
+              kinds={"wecom"},
+              description="One WeCom message per new award, exactly once: recorded before sending, "
+                          "marked sent on errcode 0, failed sends retried on the next run.")
+    def reward_notices(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
+                       app_db: AppDatabaseResource) -> dg.MaterializeResult:
+        month, city = _month_city(context)
+        frame = store.read_frame(object_store.client(), store.awards_key(month, city))
+        if frame is None:
+            raise dg.Failure(f"rewards of {city} {month} are not materialized yet")
+        awards = [Award(**r) for r in store.records(frame)]
+        rules = cfg.rule_set(city, month)
+        show_counted = bool(rules and rules.contract_amount_cap)
+        render = reward_markdown if cfg.notices.msgtype == "markdown" else reward_text
+        partition = f"{month}|{city}"
+        engine = app_db.engine()
+        ledger.ensure_tables(engine)
+        with engine.begin() as conn:
+            new = ledger.record_pending(conn, [ledger.Notice(
+                notice_id=a.award_id, kind="reward", partition_key=partition, channel=cfg.notices.url_env,
+                msgtype=cfg.notices.msgtype, body=render(a, show_counted)) for a in awards])
+        delivery = deliver(engine, REWARD_KINDS, partition, max_attempts=cfg.notices.max_attempts,
+                           interval_seconds=cfg.notices.send_interval_seconds)
+        status = ledger.statuses(engine, REWARD_KINDS, partition)
+        table = reports.md_table(["人员", "合同", "奖励", "金额(元)", "通知"], [
+            [a.person, a.contract_no, a.reward_name, a.reward, status.get(a.award_id, "")] for a in awards])
+        return _delivery_result(context, delivery, {
+            "awards": len(awards), "newly_recorded": new,
+            "already_sent": sum(1 for s in status.values() if s == ledger.SENT) - len(delivery.sent),
+            "channel_env": cfg.notices.url_env, "notices": dg.MetadataValue.md(table)})
+
+    daily = daily_partitions(cfg)
+
+    @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily, kinds={"parquet", "wecom"},
+              description="A day's SLA violations per service provider, and one notice per provider "
+                          "for violations not announced before.")
+    def sla_violations(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
+                       app_db: AppDatabaseResource, incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
+        day = date.fromisoformat(context.partition_key)
+        if incentives_metabase.enabled:
+            card = cfg.sla.violations_card
+            if card is None:
+                raise dg.Failure("incentives.yaml: field 'sla.violations_card' is not set")
+            try:
+                rows = incentives_metabase.query_card(card, [template_parameter("date", day.isoformat())])
+                items = violations_from_rows(rows, f"Metabase card {card} ({day})")
+            except (MetabaseError, SourceRowError) as exc:
+                raise dg.Failure(str(exc)) from None
+            source = f"metabase card {card}"
+        else:
+            items = demo_violations(day, sorted(cfg.sla.providers))
+            source = "demo"
+        frame = pd.DataFrame(items, columns=["violation_id", "provider", "order_no", "created_at",
+                                             "housekeeper", "kind", "memo"])
+        uri = store.write_frame(object_store.client(), store.violations_key(day.isoformat()), frame)
+        engine = app_db.engine()
+        ledger.ensure_tables(engine)
+        new = sla.record_daily(engine, day, items, cfg.sla)
+        delivery = deliver(engine, sla.DAILY_KINDS, day.isoformat(), max_attempts=cfg.sla.max_attempts,
+                           interval_seconds=cfg.notices.send_interval_seconds)
+        counts = Counter(v["provider"] for v in items)
+        counts.update({p: 0 for p in cfg.sla.providers if p not in counts})
+        return _delivery_result(context, delivery, {
+            "source": source, "violations": len(items), "uri": uri, "newly_recorded": new,
+            "dagster/row_count": len(items),
+            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(dict(counts)))})
+
+    @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=weekly_partitions(cfg), deps=[sla_violations],
+              kinds={"wecom"},
+              description="The weekly SLA report (Monday to Sunday) to providers with violations, "
+                          "praise to those without.")
+    def sla_weekly_report(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
+                          app_db: AppDatabaseResource) -> dg.MaterializeResult:
+        week_start = date.fromisoformat(context.partition_key)
+        client = object_store.client()
+        days = [week_start + timedelta(days=i) for i in range(7)]
+        frames = {d: store.read_frame(client, store.violations_key(d.isoformat())) for d in days}
+        missing = [d.isoformat() for d, f in frames.items() if f is None]
+        if missing:
+            raise dg.Failure(f"sla_violations is missing for {', '.join(missing)}; materialize those days first "
+                             "so no provider is praised for a week not fully seen")
+        items = [r for f in frames.values() for r in store.records(f)]
+        notices = sla.weekly_notices(week_start, items, cfg.sla)
+        engine = app_db.engine()
+        ledger.ensure_tables(engine)
+        with engine.begin() as conn:
+            new = ledger.record_pending(conn, notices)
+        delivery = deliver(engine, sla.WEEKLY_KINDS, week_start.isoformat(), max_attempts=cfg.sla.max_attempts,
+                           interval_seconds=cfg.notices.send_interval_seconds)
+        counts = Counter(v["provider"] for v in items)
+        counts.update({p: 0 for p in cfg.sla.providers if p not in counts})
+        notes = {p: ("周报" if n else "表扬") for p, n in counts.items()}
+        return _delivery_result(context, delivery, {
+            "week": f"{days[0]:%Y.%m.%d}-{days[-1]:%Y.%m.%d}", "violations": len(items), "newly_recorded": new,
+            "praised": sum(1 for n in counts.values() if n == 0),
+            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(dict(counts), notes))})
+
+    return [contracts, rewards, reward_notices, sla_violations, sla_weekly_report]
+

@@ -1,0 +1,252 @@
+"""Load `incentives.yaml`: reward rules per city and month, notice channel and SLA settings.
+
+Every mistake becomes one message naming the file, city, month and field, e.g.
+``incentives.yaml: city 'BJ', month '2025-06', field 'tiers.0.tiers': thresholds must ...``,
+so a wrong campaign is refused when the code location loads, not when awards go out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "incentives.yaml"
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class IncentivesConfigError(ValueError):
+    """The incentives file is wrong; the message says where."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Prize(_Model):
+    name: str = Field(min_length=1)
+    reward: float = Field(ge=0)
+
+
+class HighPrize(Prize):
+    threshold: float = Field(gt=0)
+
+
+class LuckyRule(_Model):
+    """The Nth contract of the campaign whose last digit equals `number` wins a prize."""
+
+    number: str
+    base: Prize
+    high: HighPrize | None = None
+    reward_type: str = "幸运数字"
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _digit(cls, value: Any) -> str:
+        text = str(value)
+        if not re.fullmatch(r"\d", text):
+            raise ValueError(f"must be one digit 0-9, got {value!r}")
+        return text
+
+
+class Tier(_Model):
+    name: str = Field(min_length=1)
+    threshold: float = Field(gt=0)
+    reward: float = Field(ge=0)
+
+
+class TierLadder(_Model):
+    """节节高: tiers reached by cumulative amount (after min_contracts) or by contract count."""
+
+    by: Literal["amount", "count"] = "amount"
+    reward_type: str = "节节高"
+    min_contracts: int = Field(default=0, ge=0)
+    tiers: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TierLadder:
+        thresholds = [t.threshold for t in self.tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError(f"thresholds must strictly increase from the lowest tier, got {thresholds}")
+        names = [t.name for t in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tier names must be unique, got {names}")
+        if self.by == "count" and any(t != int(t) for t in thresholds):
+            raise ValueError(f"count tiers need whole numbers of contracts, got {thresholds}")
+        return self
+
+    def sorted_tiers(self) -> list[Tier]:
+        return sorted(self.tiers, key=lambda t: t.threshold)
+
+
+class RuleSet(_Model):
+    """The reward rules of one city's campaign in one month."""
+
+    person_key: Literal["housekeeper", "housekeeper_provider"] = "housekeeper"
+    contract_amount_cap: float | None = Field(default=None, gt=0)
+    lucky: LuckyRule | None = None
+    tiers: list[TierLadder] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_prizes(self) -> RuleSet:
+        seen: set[tuple[str, str]] = set()
+        for ladder in self.tiers:
+            for tier in ladder.tiers:
+                key = (ladder.reward_type, tier.name)
+                if key in seen:
+                    raise ValueError(f"tier {tier.name!r} of {ladder.reward_type!r} is defined twice")
+                seen.add(key)
+        if not self.lucky and not self.tiers:
+            raise ValueError("a rule set needs 'lucky' or 'tiers'")
+        return self
+
+    def prize_table(self) -> dict[str, float]:
+        """Reward name -> yuan (the old awards_mapping)."""
+        table: dict[str, float] = {}
+        if self.lucky:
+            table[self.lucky.base.name] = self.lucky.base.reward
+            if self.lucky.high:
+                table[self.lucky.high.name] = self.lucky.high.reward
+        for ladder in self.tiers:
+            table.update({t.name: t.reward for t in ladder.tiers})
+        return table
+
+
+class City(_Model):
+    name: str
+    province: str = ""
+    contracts_card: int | None = None
+
+
+class NoticeSettings(_Model):
+    url_env: str = "YD_INCENTIVES_WECOM_URL"
+    msgtype: Literal["text", "markdown"] = "text"
+    max_attempts: int = Field(default=5, ge=1)
+    send_interval_seconds: float = Field(default=3.0, ge=0)
+    schedule: str = "*/30 8-22 * * *"
+
+
+class Provider(_Model):
+    url_env: str | None = None
+
+
+class SlaSettings(_Model):
+    start_date: date = date(2025, 4, 1)
+    violations_card: int | None = None
+    url_env: str = "YD_SLA_WECOM_URL"
+    appeal_contact: str = ""
+    daily_schedule: str = "0 9 * * *"
+    weekly_schedule: str = "30 9 * * 1"
+    max_attempts: int = Field(default=5, ge=1)
+    providers: dict[str, Provider] = Field(min_length=1)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _empty_provider(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (v or {}) for k, v in value.items()}
+        return value
+
+    def provider_url_env(self, provider: str) -> str:
+        known = self.providers.get(provider)
+        return (known.url_env if known and known.url_env else None) or self.url_env
+
+
+class IncentivesConfig(_Model):
+    timezone: str = "Asia/Shanghai"
+    start_month: str
+    cities: dict[str, City] = Field(min_length=1)
+    rules: dict[str, dict[str, RuleSet]] = Field(default_factory=dict)
+    notices: NoticeSettings = NoticeSettings()
+    sla: SlaSettings
+
+    @field_validator("start_month")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        if not MONTH_RE.match(value):
+            raise ValueError(f"must be a month like 2025-06, got {value!r}")
+        return value
+
+    def rule_set(self, city: str, month: str) -> RuleSet | None:
+        return self.rules.get(city, {}).get(month)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic error location into "city 'BJ', month '2025-06', field 'x.y'"."""
+    parts: list[str] = []
+    rest = list(loc)
+    if rest[:1] == ["rules"] and len(rest) >= 2:
+        parts.append(f"city {rest[1]!r}")
+        rest = rest[2:]
+        if rest:
+            parts.append(f"month {rest[0]!r}")
+            rest = rest[1:]
+    elif rest[:1] == ["cities"] and len(rest) >= 2:
+        parts.append(f"city {rest[1]!r}")
+        rest = rest[2:]
+    fields = [str(r) for r in rest]
+    if fields:
+        parts.append(f"field {'.'.join(fields)!r}")
+    return ", ".join(parts) or "top level"
+
+
+def _check_keys(raw: dict[str, Any]) -> None:
+    """City and month keys of `rules` must name a configured city and a real month."""
+    cities = raw.get("cities") or {}
+    rules = raw.get("rules") or {}
+    if not isinstance(rules, dict):
+        raise IncentivesConfigError("field 'rules': must be a mapping of city to months")
+    for city, months in rules.items():
+        if city not in cities:
+            raise IncentivesConfigError(f"city {city!r}: has rules but is not listed under 'cities' "
+                                        f"(known: {', '.join(sorted(cities)) or 'none'})")
+        if not isinstance(months, dict):
+            raise IncentivesConfigError(f"city {city!r}: rules must map months (YYYY-MM) to rule sets")
+        for month in months:
+            if not MONTH_RE.match(str(month)):
+                raise IncentivesConfigError(f"city {city!r}, month {month!r}: not a month like 2025-06")
+
+
+def parse_incentives(text: str, source: str = "incentives.yaml") -> IncentivesConfig:
+    """Parse the YAML text; `source` names the file in error messages."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise IncentivesConfigError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise IncentivesConfigError(f"{source}: the top level must be a mapping")
+    if isinstance(raw.get("rules"), dict):
+        raw["rules"] = {str(c): ({str(m): r for m, r in months.items()} if isinstance(months, dict) else months)
+                        for c, months in raw["rules"].items()}
+    try:
+        _check_keys(raw)
+        return IncentivesConfig.model_validate(raw)
+    except IncentivesConfigError as exc:
+        raise IncentivesConfigError(f"{source}: {exc}") from None
+    except ValidationError as exc:
+        lines = [f"{source}: {_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                 for err in exc.errors()]
+        raise IncentivesConfigError("\n".join(lines)) from None
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("YD_INCENTIVES_CONFIG") or DEFAULT_CONFIG)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float) -> IncentivesConfig:
+    return parse_incentives(Path(path).read_text(encoding="utf-8"), source=Path(path).name)
+
+
+def load_incentives_config(path: str | os.PathLike[str] | None = None) -> IncentivesConfig:
+    """Load and validate (default: `$YD_INCENTIVES_CONFIG` or the packaged file)."""
+    p = Path(path) if path else default_config_path()
+    if not p.exists():
+        raise IncentivesConfigError(f"{p}: incentives config file not found")
+    return _load_cached(str(p.resolve()), p.stat().st_mtime)

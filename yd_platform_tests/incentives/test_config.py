@@ -1,0 +1,63 @@
+"""incentives.yaml: the packaged file loads; bad rules fail at load naming city, month and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from yd_platform.incentives.config import IncentivesConfigError, load_incentives_config, parse_incentives
+from yd_platform_tests.incentives.conftest import TEST_CONFIG
+
+
+def test_packaged_config_loads_with_rules_per_city_and_month():
+    cfg = load_incentives_config()
+    assert {"BJ", "SH"} <= set(cfg.cities)
+    rules = cfg.rule_set("BJ", "2025-06")
+    assert rules.lucky.number == "8"
+    assert rules.prize_table()["接好运万元以上"] == 66
+    assert cfg.rule_set("BJ", "1999-01") is None
+
+
+def _with(old: str, new: str) -> str:
+    assert old in TEST_CONFIG
+    return TEST_CONFIG.replace(old, new)
+
+
+BAD = [
+    ("tier threshold negative", _with("threshold: 40000", "threshold: -5"),
+     "city 'BJ', month '2025-06', field 'tiers.0.tiers.0.threshold'"),
+    ("thresholds not increasing", _with("threshold: 60000", "threshold: 30000"),
+     "city 'BJ', month '2025-06', field 'tiers.0': thresholds must strictly increase"),
+    ("lucky number two digits", _with('number: "8"', 'number: "88"'),
+     "city 'BJ', month '2025-06', field 'lucky.number': Value error, must be one digit"),
+    ("unknown field", _with("contract_amount_cap: 50000", "contract_amount_capp: 50000"),
+     "city 'BJ', month '2025-06', field 'contract_amount_capp': Extra inputs are not permitted"),
+    ("bad month key", _with('"2025-06":', '"2025-13":'), "city 'BJ', month '2025-13': not a month"),
+    ("unknown city", _with("rules:\n  BJ:", "rules:\n  GZ:"), "city 'GZ': has rules but is not listed"),
+    ("wrong ladder kind", _with("- by: amount", "- by: amout"),
+     "city 'BJ', month '2025-06', field 'tiers.0.by'"),
+    ("empty rule set", _with("""      lucky:
+        number: "8"
+        base: {name: 接好运, reward: 36}
+        high: {name: 接好运万元以上, reward: 66, threshold: 10000}
+      contract_amount_cap: 50000
+      tiers:
+        - by: amount
+          min_contracts: 3
+          tiers:
+            - {name: 达标奖, threshold: 40000, reward: 200}
+            - {name: 优秀奖, threshold: 60000, reward: 400}
+""", "      person_key: housekeeper\n"), "city 'BJ', month '2025-06': a rule set needs 'lucky' or 'tiers'"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_rules_name_city_month_and_field(case, text, message):
+    with pytest.raises(IncentivesConfigError) as err:
+        parse_incentives(text, source="incentives.yaml")
+    assert str(err.value).startswith("incentives.yaml: ")
+    assert message.replace("Value error, ", "") in str(err.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(IncentivesConfigError, match="incentives config file not found"):
+        load_incentives_config(tmp_path / "nope.yaml")
