@@ -13,6 +13,12 @@ import sys
 COMMAND_MODULES = [
     "yd_platform.cli.plan",
     "yd_platform.cli.up",
+    "yd_platform.cli.doctor",
+    "yd_platform.cli.status",
+    "yd_platform.cli.portal",
+    "yd_platform.cli.metrics",
+    "yd_platform.cli.sql",
+    "yd_platform.cli.tags",
 ]
 
 

@@ -1,0 +1,111 @@
+"""A small client for other systems (and operators' scripts) to start yd_platform runs.
+
+It wraps `dagster_graphql.DagsterGraphQLClient`: a run is submitted with the same
+partition tags the UI and `dagster job launch` use, then polled until it finishes.
+The instance's run coordinator decides when it starts (queued runs wait for the daemon).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import dagster as dg
+from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+from yd_platform.settings import ui_url
+
+CODE_LOCATION = "yd_platform"
+REPOSITORY = "__repository__"
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+class LaunchError(RuntimeError):
+    """Submitting or following a run failed; the message names the job and the webserver."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    status: dg.DagsterRunStatus
+
+    @property
+    def success(self) -> bool:
+        return self.status is dg.DagsterRunStatus.SUCCESS
+
+
+def partition_tags(partition: str | None) -> dict[str, str]:
+    """Tags that make a run target one partition.
+
+    `DATE` for time-partitioned jobs (publish), `DATE|SHOP` for the collect jobs; the
+    per-dimension tags are added too, as the UI does for multi-partitioned runs.
+    """
+    if not partition:
+        return {}
+    tags = {"dagster/partition": partition}
+    if "|" in partition:
+        day, shop = partition.split("|", 1)
+        if not day or not shop:
+            raise LaunchError(f"partition {partition!r}: expected DATE|SHOP, e.g. 2025-10-01|pdd_flagship")
+        tags["dagster/partition/date"] = day
+        tags["dagster/partition/shop"] = shop
+    return tags
+
+
+class RunLauncher:
+    """Submit yd_platform jobs to a webserver and wait for their outcome."""
+
+    def __init__(self, url: str | None = None, *, location: str = CODE_LOCATION,
+                 repository: str = REPOSITORY, timeout: int = 60):
+        raw = url or ui_url()
+        parsed = urlparse(raw if "://" in raw else f"http://{raw}")
+        if not parsed.hostname:
+            raise LaunchError(f"webserver URL {raw!r} has no host name (e.g. http://127.0.0.1:3000)")
+        self.url = raw.rstrip("/")
+        self.location = location
+        self.repository = repository
+        self.client = DagsterGraphQLClient(
+            parsed.hostname,
+            port_number=parsed.port,
+            use_https=parsed.scheme == "https",
+            path_prefix=parsed.path.rstrip("/"),
+            timeout=timeout,
+        )
+
+    def submit(self, job: str, partition: str | None = None,
+               tags: Mapping[str, str] | None = None) -> str:
+        """Submit `job` (for one partition, if given); returns the new run id."""
+        all_tags = {**partition_tags(partition), **dict(tags or {})}
+        try:
+            return self.client.submit_job_execution(
+                job,
+                repository_location_name=self.location,
+                repository_name=self.repository,
+                tags=all_tags,
+            )
+        except DagsterGraphQLClientError as exc:
+            raise LaunchError(f"{self.url}: launching {job} {partition or ''} failed: {exc}") from exc
+
+    def status(self, run_id: str) -> dg.DagsterRunStatus:
+        try:
+            return self.client.get_run_status(run_id)
+        except DagsterGraphQLClientError as exc:
+            raise LaunchError(f"{self.url}: reading run {run_id} failed: {exc}") from exc
+
+    def wait(self, run_id: str, timeout: float = 600, poll: float = 2.0) -> RunOutcome:
+        """Poll until the run finishes; raises LaunchError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        status = self.status(run_id)
+        while status not in FINISHED:
+            if time.monotonic() > deadline:
+                raise LaunchError(f"{self.url}: run {run_id} still {status.value} after {timeout:.0f}s")
+            time.sleep(poll)
+            status = self.status(run_id)
+        return RunOutcome(run_id, status)
+
+    def run(self, job: str, partition: str | None = None, tags: Mapping[str, str] | None = None,
+            timeout: float = 600) -> RunOutcome:
+        """Submit and wait: the one-call form for scripts."""
+        return self.wait(self.submit(job, partition, tags), timeout=timeout)

@@ -1,0 +1,159 @@
+"""A production-shaped Dagster instance on the local MariaDB, with webserver and daemon.
+
+The instance uses the repository's own dagster.yaml (MySQL storage, queued runs,
+compute logs in S3) with every connection detail passed as environment variables,
+exactly as docker compose does; moto's S3 server stands in for MinIO.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(os.sys.executable).parent
+BUCKET = "warehouse"
+# Variables of the embedded default and of other production parts that must not leak in.
+CLEARED = ("YD_OBJECT_STORE", "YD_TABLE_ENGINE", "YD_APP_DB_URL", "YD_SHOPS_SOURCE", "YD_CATALOG")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Deployment:
+    home: Path
+    env: dict[str, str]
+    url: str
+    s3_endpoint: str
+    logs: Path
+
+    def dagster(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([str(VENV_BIN / "dagster"), *args], cwd=REPO, env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def log_tail(self) -> str:
+        parts = []
+        for path in sorted(self.logs.glob("*.log")):
+            parts.append(f"--- {path.name}\n" + path.read_text(errors="replace")[-4000:])
+        return "\n".join(parts)
+
+
+def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    out = log.open("wb")
+    # A session of its own, so teardown can stop it with every child (code servers, run workers).
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _wait_for_webserver(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dagster-webserver exited with {proc.returncode}")
+        try:
+            if requests.get(f"{url}/server_info", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"dagster-webserver did not answer {url}/server_info within {timeout}s")
+
+
+@pytest.fixture
+def s3_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def production_env(tmp_path, mysql_url, s3_server, monkeypatch) -> dict[str, str]:
+    """The variables docker compose passes, pointed at the scratch database and moto."""
+    import boto3
+
+    db = sa.engine.make_url(mysql_url)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    values = {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_MYSQL_HOST": db.host or "127.0.0.1",
+        "DAGSTER_MYSQL_PORT": str(db.port or 3306),
+        "DAGSTER_MYSQL_USER": db.username or "root",
+        "DAGSTER_MYSQL_PASSWORD": db.password or "",
+        "DAGSTER_MYSQL_DB": db.database,
+        "YD_MINIO_BUCKET": BUCKET,
+        "DAGSTER_COMPUTE_LOGS_ENDPOINT_URL": s3_server,
+        "AWS_ACCESS_KEY_ID": "yd-test",
+        "AWS_SECRET_ACCESS_KEY": "yd-test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "YD_HOME": str(tmp_path / "yd_home"),
+    }
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=BUCKET)
+    return values
+
+
+@pytest.fixture
+def deployment(tmp_path, production_env) -> Iterator[Deployment]:
+    """Webserver and daemon on the MySQL instance, as the compose services run them."""
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(production_env, SPARK_LOCAL_IP="127.0.0.1", PYTHONUNBUFFERED="1")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    workspace = str(REPO / "workspace.yaml")
+    webserver = _start([str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+                        "-w", workspace], env, logs / "webserver.log")
+    daemon = _start([str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace], env, logs / "daemon.log")
+    deploy = Deployment(Path(production_env["DAGSTER_HOME"]), env, url,
+                        production_env["DAGSTER_COMPUTE_LOGS_ENDPOINT_URL"], logs)
+    try:
+        try:
+            _wait_for_webserver(url, webserver)
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}\n{deploy.log_tail()}")
+        yield deploy
+    finally:
+        _stop(daemon)
+        _stop(webserver)

@@ -1,0 +1,95 @@
+"""The production instance proven end to end on MariaDB: queue, daemon, GraphQL."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import dagster as dg
+import pytest
+
+from yd_platform.catalog import load_catalog
+from yd_platform.catalog.periods import period_from_key
+from yd_platform.cli import doctor
+from yd_platform.cli.status import MATERIALIZED, dataset_status
+from yd_platform.launch import RunLauncher, partition_tags
+from yd_platform.pipeline.assets import ods_key, raw_key
+from yd_platform.pipeline.shops_sensor import sync_shops
+from yd_platform.resources.shops import ShopSourceResource
+
+pytestmark = pytest.mark.slow
+
+COLLECT = "erp__store_data__collect"
+PUBLISH = "erp__store_data__publish"
+DAY = "2025-10-01"
+# Multi-partition key DATE|SHOP; the launch also carries the per-dimension tags
+# (dagster/partition/date, dagster/partition/shop) as the UI does, which give the run
+# a MultiPartitionKey rather than a plain string.
+RAW_PARTITION = f"{DAY}|erp_main"
+RUN_WAIT_SECONDS = 180
+
+
+def _wait_for_run(instance: dg.DagsterInstance, run_id: str, deploy) -> dg.DagsterRun:
+    deadline = time.monotonic() + RUN_WAIT_SECONDS
+    while True:
+        run = instance.get_run_by_id(run_id)
+        if run.is_finished:
+            return run
+        if time.monotonic() > deadline:
+            pytest.fail(f"run {run_id} still {run.status.value} after {RUN_WAIT_SECONDS}s\n{deploy.log_tail()}")
+        time.sleep(2)
+
+
+def _run_failure(instance: dg.DagsterInstance, run_id: str) -> str:
+    errors = [
+        f"{entry.dagster_event.event_type_value}: {entry.dagster_event.event_specific_data}"
+        for entry in instance.all_logs(run_id)
+        if entry.is_dagster_event and entry.dagster_event.is_failure
+    ]
+    return "\n".join(errors[-3:])
+
+
+def test_queued_runs_on_mysql_instance(deployment):
+    catalog = load_catalog()
+    ds = catalog.platforms["erp"].datasets["store_data"]
+    with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
+        assert type(instance.run_storage).__name__ == "MySQLRunStorage"
+        shops = sync_shops(instance, catalog, ShopSourceResource(source="config"))
+        assert "erp_main" in shops["erp"]
+
+        launched = deployment.dagster(
+            "job", "launch", "-w", "workspace.yaml", "-j", COLLECT,
+            "--tags", json.dumps(partition_tags(RAW_PARTITION)),
+        )
+        assert launched.returncode == 0, launched.stdout + launched.stderr
+        runs = instance.get_runs(dg.RunsFilter(job_name=COLLECT, tags={"dagster/partition": RAW_PARTITION}))
+        assert len(runs) == 1
+        collect_id = runs[0].run_id
+        enqueued = instance.get_records_for_run(collect_id, of_type=dg.DagsterEventType.RUN_ENQUEUED).records
+        assert enqueued, "the run was not queued: QueuedRunCoordinator is not in effect"
+
+        run = _wait_for_run(instance, collect_id, deployment)
+        assert run.status == dg.DagsterRunStatus.SUCCESS, _run_failure(instance, collect_id)
+        assert RAW_PARTITION in instance.get_materialized_partitions(raw_key(ds))
+
+        launcher = RunLauncher(deployment.url)
+        outcome = launcher.run(PUBLISH, DAY, timeout=RUN_WAIT_SECONDS)
+        assert outcome.success, f"{outcome.status}: {_run_failure(instance, outcome.run_id)}"
+        published = instance.get_run_by_id(outcome.run_id)
+        assert published.tags["dagster/partition"] == DAY
+        assert instance.get_records_for_run(
+            outcome.run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED
+        ).records
+        assert DAY in instance.get_materialized_partitions(ods_key(ds))
+
+        table = dataset_status(instance, catalog, ds, [period_from_key(ds.cadence, DAY)])
+        assert table.state("erp_main", DAY) == MATERIALIZED
+        assert table.published == {DAY: MATERIALIZED}
+
+    check = doctor.check_dagster_instance(str(deployment.home))
+    assert check.state == doctor.OK and "MySQLRunStorage" in check.detail, check.line()
+
+    s3 = boto3.client("s3", endpoint_url=deployment.s3_endpoint)
+    logs = s3.list_objects_v2(Bucket="warehouse", Prefix="dagster/compute-logs/").get("Contents", [])
+    assert any(collect_id in obj["Key"] for obj in logs), [o["Key"] for o in logs][:10]
