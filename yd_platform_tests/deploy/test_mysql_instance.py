@@ -16,7 +16,10 @@ from yd_platform.cli.status import MATERIALIZED, dataset_status
 from yd_platform.launch import RunLauncher, partition_tags
 from yd_platform.pipeline.assets import ods_key, raw_key
 from yd_platform.pipeline.shops_sensor import sync_shops
+from yd_platform.resources.core import app_db_from_env
 from yd_platform.resources.shops import ShopSourceResource
+from yd_platform.tags.graphql import trigger_user_tags, wait_for_run
+from yd_platform.tags.store import ensure_tables, save_tag
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +89,20 @@ def test_queued_runs_on_mysql_instance(deployment):
         table = dataset_status(instance, catalog, ds, [period_from_key(ds.cadence, DAY)])
         assert table.state("erp_main", DAY) == MATERIALIZED
         assert table.published == {DAY: MATERIALIZED}
+
+        # The README's user-tags example: task-tags for one tag, submitted and polled over GraphQL.
+        engine = app_db_from_env().engine()
+        ensure_tables(engine)
+        save_tag(engine, 7, "ERP store", {"logic": "AND", "conditions": [
+            {"field": "user_id", "operator": "is_not_null", "type": "string"}]})
+        tags_run = trigger_user_tags(deployment.url, tag_ids=[7], today=DAY)
+        status = wait_for_run(deployment.url, tags_run, timeout=RUN_WAIT_SECONDS, poll=2)
+        assert status == dg.DagsterRunStatus.SUCCESS, _run_failure(instance, tags_run)
+        materialized = instance.get_latest_materialization_event(dg.AssetKey("user_tags"))
+        assert materialized is not None and materialized.run_id == tags_run
+        metadata = materialized.asset_materialization.metadata
+        assert metadata["mode"].value == "task-tags"
+        assert metadata["evaluated_tag_ids"].value == "7"
 
     check = doctor.check_dagster_instance(str(deployment.home))
     assert check.state == doctor.OK and "MySQLRunStorage" in check.detail, check.line()
