@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "yd_platform.cli.doctor",
     "yd_platform.cli.status",
     "yd_platform.cli.portal",
+    "yd_platform.cli.login",
     "yd_platform.cli.metrics",
     "yd_platform.cli.sql",
     "yd_platform.cli.tags",

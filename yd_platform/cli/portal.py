@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--faults", default="{}", metavar="JSON",
-                   help='error switches, e.g. \'{"captcha": true}\' or \'{"fail_5xx": 2, "slow_seconds": 1}\'')
+                   help='error switches (captcha, fail_5xx, slow_seconds, truncate, html_error, '
+                        'generation_seconds, session_seconds), e.g. \'{"captcha": true}\' or '
+                        '\'{"fail_5xx": 2, "slow_seconds": 1}\'')
     p.add_argument("--parent-pid", type=int, default=None,
                    help="stop when this process ends (used by `yd-platform up`)")
     p.set_defaults(func=portal_cmd)

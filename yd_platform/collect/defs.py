@@ -6,6 +6,8 @@ The raw assets themselves are built by the pipeline from the catalog; their body
 
 from __future__ import annotations
 
+import hashlib
+
 import dagster as dg
 
 from yd_platform.catalog import Catalog
@@ -15,6 +17,12 @@ from yd_platform.pipeline.partitions import raw_partition_key, shop_partitions
 from yd_platform.resources.object_store import ObjectStoreResource
 
 LANDING_SENSOR = "collect_landing_files"
+
+
+def landing_run_key(store, key: str) -> str:
+    """One run per file content: a file waiting for its run is not requested twice, and a
+    corrected file dropped under the same name (even of the same size) gets its own run."""
+    return f"landing|{key}|{hashlib.sha256(store.get_bytes(key)).hexdigest()[:16]}"
 
 
 def build_landing_sensor(catalog: Catalog) -> dg.SensorDefinition:
@@ -45,7 +53,7 @@ def build_landing_sensor(catalog: Catalog) -> dg.SensorDefinition:
                     context.log.warning(f"rejected {obj.key} -> {target}: {exc}")
                     continue
                 requests.append(dg.RunRequest(
-                    run_key=f"landing|{obj.key}|{obj.size}",
+                    run_key=landing_run_key(store, obj.key),
                     asset_selection=[raw_key(ds)],
                     partition_key=raw_partition_key(period_key, shop),
                     tags={LANDING_TAG: obj.key, "yd/source": "landing", "yd/platform": ds.platform,

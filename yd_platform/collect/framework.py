@@ -2,7 +2,8 @@
 
 Flow of one collection (one dataset, period and shop):
 
-1. take the account's lock (one collection per merchant account at a time);
+1. take the account's lock (one collection per merchant account at a time) and one of
+   the platform's slots (at most `max_parallel` collections per platform);
 2. open a browser context with the account's saved session; if the back-end sends us
    to its login page, log in with the account's credentials and save the new session
    (a captcha, QR code or SMS prompt stops here: `ManualLoginNeeded`, no retry);
@@ -18,6 +19,7 @@ offending response) through the diagnostics sink, and the error names where.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import time
@@ -38,7 +40,7 @@ from yd_platform.collect.errors import (
     SessionExpired,
     TransientError,
 )
-from yd_platform.collect.sessions import account_lock, forget_session, load_session, save_session
+from yd_platform.collect.sessions import account_lock, forget_session, load_session, platform_slot, save_session
 from yd_platform.collect.settings import CollectorResource, credentials
 from yd_platform.collect.verify import VerifiedReport, looks_like_html, verify_report
 from yd_platform.settings import yd_home
@@ -51,6 +53,9 @@ CHALLENGE_SELECTORS = (
 
 DiagnosticsSink = Callable[[str, bytes, str], str]
 """(object key, data, content type) -> the location shown to operators."""
+
+# Statuses that say "not now" rather than "no": a busy gateway, rate limiting.
+TRANSIENT_STATUSES = (408, 425, 429)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,12 @@ class Collected:
         return hashlib.sha256(self.data).hexdigest()
 
 
+def retry_pause(base_seconds: float, attempt: int) -> float:
+    """Pause after failed attempt `attempt`: exponential backoff stretched by up to 50% at
+    random, so collections that failed together do not hit the back-end together again."""
+    return base_seconds * 2 ** (attempt - 1) * random.uniform(1.0, 1.5)
+
+
 def local_diagnostics(key: str, data: bytes, content_type: str) -> str:
     """Default sink: files under YD_HOME (the stage sends them to the object store instead)."""
     path = yd_home() / key
@@ -94,8 +105,9 @@ class Collector:
     login_path = "login"
 
     def __init__(self, settings: CollectorResource, keep: DiagnosticsSink | None = None,
-                 log: logging.Logger | Any | None = None):
+                 log: logging.Logger | Any | None = None, max_parallel: int = 0):
         self.settings = settings
+        self.max_parallel = max_parallel  # collections of this platform at once (0: no limit)
         self.base = settings.base_url(self.platform)
         self.keep = keep or local_diagnostics
         self.log = log or logging.getLogger(f"yd_platform.collect.{self.platform}")
@@ -126,7 +138,7 @@ class Collector:
         resp = api.fetch(url, method=method, params=params, data=data,
                          timeout=self.settings.timeout_seconds * 1000)
         status = resp.status
-        if status >= 500:
+        if status >= 500 or status in TRANSIENT_STATUSES:
             raise TransientError(f"{self.platform} back-end answered {status} for {path}", body=resp.body())
         if status in (401, 403):
             raise SessionExpired(f"{self.platform} session expired ({status} for {path})")
@@ -146,10 +158,24 @@ class Collector:
     def fetch_file(self, api, url: str) -> bytes:
         resp = self.call(api, url)
         data = resp.body()
+        if "json" in resp.headers.get("content-type", ""):
+            self.refuse_json_file(url, data)
         expected = resp.headers.get("content-length")
         if expected and expected.isdigit() and int(expected) != len(data):
             raise BadReportFile(f"download cut off: {len(data)} of {expected} bytes", body=data)
         return data
+
+    def refuse_json_file(self, url: str, data: bytes) -> None:
+        """A JSON answer where the file should be is the back-end saying no (tm answers an
+        expired session this way): raise what it says, else that there is no file."""
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = None
+        if body is not None:
+            self.check_body(body, url)
+        text = data[:200].decode("utf-8", "replace")
+        raise BadReportFile(f"{self.platform} answered JSON instead of the report file for {url}: {text}", body=data)
 
     def wait_ready(self, api, job: CollectJob, handle: dict) -> str:
         deadline = time.monotonic() + self.settings.report_wait_seconds
@@ -168,7 +194,8 @@ class Collector:
     # -- the flow -------------------------------------------------------------
     def collect(self, job: CollectJob) -> Collected:
         started = time.monotonic()
-        with account_lock(self.platform, job.account, self.settings.lock_wait_seconds):
+        wait = self.settings.lock_wait_seconds
+        with account_lock(self.platform, job.account, wait), platform_slot(self.platform, self.max_parallel, wait):
             attempt = 0
             while True:
                 attempt += 1
@@ -181,7 +208,7 @@ class Collector:
                             f"{job.label}: gave up after {attempt} attempts: {exc.args[0]}",
                             diagnostics=exc.diagnostics,
                         ) from exc
-                    pause = self.settings.backoff_seconds * 2 ** (attempt - 1) * random.uniform(1.0, 1.5)
+                    pause = retry_pause(self.settings.backoff_seconds, attempt)
                     self.log.warning(f"{job.label}: attempt {attempt} failed, retrying in {pause:.1f}s: {exc}")
                     time.sleep(pause)
 
@@ -244,8 +271,9 @@ class Collector:
         if page.locator(", ".join(CHALLENGE_SELECTORS)).count():
             raise ManualLoginNeeded(
                 f"manual login needed for shop {job.shop} ({self.platform} account {job.account}): "
-                f"{when} the back-end asks for a captcha, QR code or SMS code. Log in by hand, or drop "
-                f"the report into landing/{job.ds.platform}/{job.ds.code}/ as {job.shop}_{job.period.key}.xlsx"
+                f"{when} the back-end asks for a captcha, QR code or SMS code. Log in by hand with "
+                f"`yd-platform login {self.platform} {job.account}`, or drop the report into "
+                f"landing/{job.ds.platform}/{job.ds.code}/ as {job.shop}_{job.period.key}.xlsx"
             )
 
     def login(self, page, job: CollectJob) -> None:
@@ -254,8 +282,8 @@ class Collector:
         if not self.on_login_page(page):
             page.goto(self.url(self.login_path))
         self._challenge(page, job, "on the login page")
-        page.fill("#username", user)
-        page.fill("#password", password)
+        self._fill_secret(page, "#username", user, job)
+        self._fill_secret(page, "#password", password, job)
         with page.expect_navigation():
             page.click("#login")
         self._challenge(page, job, "after the password")
@@ -265,6 +293,19 @@ class Collector:
             raise PermanentError(f"login rejected for {self.platform} account {job.account} "
                                  f"(shop {job.shop}): {reason}")
         save_session(self.platform, job.account, page.context.storage_state())
+
+    def _fill_secret(self, page, selector: str, value: str, job: CollectJob) -> None:
+        """Type a credential; a failure is reported without Playwright's call log, which
+        repeats the typed value (and would carry it into the run's event log)."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            page.fill(selector, value)
+            return
+        except PlaywrightError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise TransientError(f"{job.label}: could not fill {selector} on the {self.platform} login page "
+                             f"({page.url}): {reason}")
 
     def keep_diagnostics(self, page, job: CollectJob, attempt: int, body: bytes | None) -> dict[str, str]:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")

@@ -1,10 +1,11 @@
-"""Per-account state on disk: saved browser sessions and the account lock.
+"""Per-account state on disk: saved browser sessions, the account lock, platform slots.
 
 Sessions are Playwright storage states under YD_HOME/sessions (owner-only files, folder
-0700); they hold cookies, so they are never logged. The lock file under YD_HOME/locks
-makes sure one account is driven by one collection at a time on this machine, whether
-the collections run in threads of one process or in separate run processes (the
-production instance also limits runs per `yd/account` tag).
+0700); they hold cookies, so they are never logged. The lock files under YD_HOME/locks
+make sure one account is driven by one collection at a time on this machine, and that
+a platform never has more collections at once than its slots (`max_concurrent_runs`
+in the catalog), whether the collections run in threads of one process or in separate
+run processes (the production instance also limits runs per `yd/account` tag).
 """
 
 from __future__ import annotations
@@ -64,26 +65,53 @@ def forget_session(platform: str, account: str) -> None:
 
 
 @contextmanager
-def account_lock(platform: str, account: str, wait_seconds: float) -> Iterator[Path]:
-    """Hold the account's lock; waits up to `wait_seconds`, then fails as transient."""
-    path = _private_dir(yd_home() / "locks") / f"{_safe(platform)}__{_safe(account)}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+def _hold_one(paths: list[Path], wait_seconds: float, busy: str) -> Iterator[Path]:
+    """Hold the first free lock file of `paths`; after `wait_seconds` fail as transient."""
+    fds = [os.open(p, os.O_RDWR | os.O_CREAT, 0o600) for p in paths]
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = None
+            for fd, path in zip(fds, paths):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    held = fd, path
+                    break
+                except BlockingIOError:
+                    continue
+            if held:
                 break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise TransientError(
-                        f"{platform} account {account} is busy with another collection "
-                        f"(waited {wait_seconds:.0f}s for {path})"
-                    ) from None
-                time.sleep(0.2)
+            if time.monotonic() >= deadline:
+                raise TransientError(f"{busy} (waited {wait_seconds:.0f}s for {paths[0].parent})")
+            time.sleep(0.2)
         try:
-            yield path
+            yield held[1]
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(held[0], fcntl.LOCK_UN)
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
+
+
+@contextmanager
+def account_lock(platform: str, account: str, wait_seconds: float) -> Iterator[Path]:
+    """Hold the account's lock; waits up to `wait_seconds`, then fails as transient."""
+    path = _private_dir(yd_home() / "locks") / f"{_safe(platform)}__{_safe(account)}.lock"
+    with _hold_one([path], wait_seconds, f"{platform} account {account} is busy with another collection") as held:
+        yield held
+
+
+@contextmanager
+def platform_slot(platform: str, slots: int, wait_seconds: float) -> Iterator[Path | None]:
+    """Hold one of the platform's `slots` collection slots (0: no limit).
+
+    Back-ends throttle or flag a merchant's many parallel sessions; the slot count is
+    the platform's `max_concurrent_runs` in the catalog.
+    """
+    if slots <= 0:
+        yield None
+        return
+    folder = _private_dir(yd_home() / "locks")
+    paths = [folder / f"{_safe(platform)}.slot{i}.lock" for i in range(slots)]
+    with _hold_one(paths, wait_seconds, f"all {slots} {platform} collection slots are busy") as held:
+        yield held

@@ -16,6 +16,10 @@
 `<ACCOUNT>` is the account upper-cased with every other character than A-Z/0-9 as `_`
 (`pdd_acc_01` -> `YD_CRED_PDD_PDD_ACC_01_USER`). Credentials are read from the
 environment at login time only; they are never part of the resource config or logs.
+
+How many collections of one platform may run at once is the platform's
+`max_concurrent_runs` in the catalog (enforced by the collectors on this machine; the
+production instance's `yd/platform` tag limits in dagster.yaml say the same).
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ from yd_platform.pipeline.layout import raw_object, raw_prefix
 from yd_platform.pipeline.partitions import DATE_DIM, SHOP_DIM, raw_partitions
 
 COLLECTOR_RESOURCE = "collect_browser"
+# Dagster's run tag that keeps the instance's `run_retries` from re-running a run whose
+# step failed; set on a run whose failure no retry can fix.
+RUN_RETRY_ON_STEP_FAILURE_TAG = "dagster/retry_on_asset_or_op_failure"
 
 
 def collector_settings(context: dg.AssetExecutionContext) -> CollectorResource:
@@ -49,6 +52,12 @@ def account_for(context: dg.AssetExecutionContext, ds: DatasetSpec, shop: str) -
     return shop
 
 
+def platform_slots(ds: DatasetSpec) -> int:
+    """The platform's `max_concurrent_runs` from the catalog (0: no limit)."""
+    platform = load_catalog().platforms.get(ds.platform)
+    return platform.max_concurrent_runs if platform is not None else 0
+
+
 def store_raw(store, ds: DatasetSpec, period_key: str, shop: str, data: bytes, ext: str) -> str:
     """Write the raw file, removing the shop's file of another type from an earlier run."""
     key = raw_object(ds, period_key, shop, ext)
@@ -65,6 +74,16 @@ def object_store_sink(store):
         return store.uri(key)
 
     return keep
+
+
+def refuse_run_retries(context: dg.AssetExecutionContext, reason: str) -> None:
+    """A human must act (log in, fix the file): re-running the run would only repeat the
+    failure (and a captcha page seen again and again can get the account flagged)."""
+    try:
+        context.instance.add_run_tags(context.run_id, {RUN_RETRY_ON_STEP_FAILURE_TAG: "false"})
+        context.log.info(f"this run will not be retried: {reason}")
+    except Exception as exc:  # noqa: BLE001 - the failure itself matters more
+        context.log.warning(f"could not mark run {context.run_id} as not to be retried: {exc}")
 
 
 def _failure(exc: CollectError) -> dg.Failure:
@@ -93,11 +112,14 @@ def materialize_raw(context: dg.AssetExecutionContext, ds: DatasetSpec) -> dg.Ma
 
     settings = collector_settings(context)
     job = CollectJob(ds, period_from_key(ds.cadence, period_key), shop, account_for(context, ds, shop))
-    collector = collector_class(ds.collector)(settings, keep=object_store_sink(store), log=context.log)
+    collector = collector_class(ds.collector)(settings, keep=object_store_sink(store), log=context.log,
+                                              max_parallel=platform_slots(ds))
     try:
         got = collector.collect(job)
     except CollectError as exc:
         context.log.error(str(exc))
+        if not exc.retryable:
+            refuse_run_retries(context, exc.__class__.__name__)
         raise _failure(exc) from exc
     key = store_raw(store, ds, period_key, shop, got.data, got.report.ext)
     return dg.MaterializeResult(
@@ -119,12 +141,14 @@ def file_landing(context, store, ds: DatasetSpec, period_key: str, shop: str, la
     """File a hand-dropped report as the raw partition (verified like a download)."""
     started = time.monotonic()
     if not store.exists(landing):
+        refuse_run_retries(context, f"the landing file {landing} is gone")
         raise dg.Failure(f"landing file {landing} is gone (already filed or removed)", allow_retries=False)
     data = store.get_bytes(landing)
     try:
         report = verify_report(data, ds, name=landing)
     except CollectError as exc:
         rejected = move_landing(store, ds, landing, "rejected", str(exc))
+        refuse_run_retries(context, f"the landing file was rejected to {rejected}")
         raise dg.Failure(f"landing file rejected ({rejected}): {exc}", allow_retries=False,
                          metadata={"rejected": rejected}) from exc
     key = store_raw(store, ds, period_key, shop, data, report.ext)

@@ -1,13 +1,15 @@
 """Checks that a downloaded (or hand-dropped) file really is the report.
 
-A back-end that is busy answers with an HTML page and status 200; a cut connection
-leaves half a zip. Both must fail here, before anything is stored as the raw partition.
+A back-end that is busy answers with an HTML page (or a JSON error) and status 200; a
+cut connection leaves half a zip. All must fail here, before anything is stored as the
+raw partition.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 
@@ -31,11 +33,25 @@ def looks_like_html(data: bytes) -> bool:
     return any(head.startswith(m) for m in HTML_MARKERS) or b"<html" in head
 
 
+def looks_like_json(data: bytes) -> bool:
+    """A whole JSON document (an API's error answer), not a CSV that starts with a bracket."""
+    if data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        return False
+    try:
+        json.loads(data)
+        return True
+    except ValueError:
+        return False
+
+
 def sniff_ext(data: bytes, name: str = "report") -> str:
     if not data:
         raise BadReportFile(f"{name}: empty file")
     if looks_like_html(data):
         raise BadReportFile(f"{name}: an HTML page, not a report (the back-end answered with an error page)",
+                            body=data)
+    if looks_like_json(data):
+        raise BadReportFile(f"{name}: a JSON answer, not a report: {data[:200].decode('utf-8', 'replace')}",
                             body=data)
     if data.startswith(XLSX_MAGIC):
         return "xlsx"

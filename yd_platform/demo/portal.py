@@ -11,8 +11,9 @@ driven (see the reference notes):
 | erp      | GET /erp/api/export (synchronous)               | -                                   | the response itself      |
 
 All of them need the session cookie from `/<platform>/login` (a form; with the
-`captcha` switch it shows a captcha a robot cannot pass). Expired sessions answer 401,
-or on tm `{"code": 5810}` as the real one does. Reports are `demo.data.report_xlsx` for
+`captcha` switch it also asks for a code shown as an image, which a person at
+`yd-platform login` can type and a collector must not try). Expired sessions answer
+401, or on tm `{"code": 5810}` as the real one does. Reports are `demo.data.report_xlsx` for
 the dataset whose `report:` parameters match the request.
 
 Admin endpoints (for tests and rehearsals): `GET /_admin/stats` (logins per account,
@@ -22,6 +23,7 @@ activity intervals, switches), `POST /_admin/faults` (JSON of `Faults` fields),
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -55,9 +57,20 @@ class PortalError(Exception):
         self.status = status
 
 
-def login_page(platform: str, captcha: bool, error: str = "") -> str:
+def captcha_image(code: str) -> str:
+    """The code as an SVG image (a data URL): readable by a person, not by the page's text."""
+    svg = (
+        "<svg xmlns='http://www.w3.org/2000/svg' width='96' height='32'>"
+        "<rect width='96' height='32' fill='#eef'/><path d='M0 20 L96 8' stroke='#99a'/>"
+        f"<text x='14' y='23' font-family='monospace' font-size='20' fill='#334'>{code}</text></svg>"
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def login_page(platform: str, captcha: str | None, error: str = "") -> str:
+    """The login form; with a captcha code, it also asks for the code shown as an image."""
     challenge = (
-        '<div class="captcha"><img id="captcha-image" alt="验证码" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+        f'<div class="captcha"><img id="captcha-image" alt="验证码" src="{captcha_image(captcha)}">'
         '<input id="captcha" name="captcha" placeholder="请输入验证码"></div>' if captcha else ""
     )
     err = f'<p id="login-error" class="error">{escape(error)}</p>' if error else ""
@@ -260,13 +273,13 @@ def _handler_for(portal: DemoPortal) -> type[BaseHTTPRequestHandler]:
         def _login(self, platform: str, method: str) -> None:
             captcha = state.faults.captcha
             if method == "GET":
-                return self._html(login_page(platform, captcha))
+                return self._html(login_page(platform, state.new_captcha() if captcha else None))
             form = {k: v[-1] for k, v in parse_qs(self._body().decode()).items()}
             user, password = form.get("username", ""), form.get("password", "")
-            if captcha:
-                return self._html(login_page(platform, True, "请输入验证码"))
+            if captcha and not state.pass_captcha(form.get("captcha", "")):
+                return self._html(login_page(platform, state.new_captcha(), "请输入正确的验证码"))
             if not ACCOUNT_RE.match(user) or password != state.demo_password:
-                return self._html(login_page(platform, False, "账号或密码错误"))
+                return self._html(login_page(platform, state.new_captcha() if captcha else None, "账号或密码错误"))
             state.record_login(platform, user)
             token = state.issue_token(platform, user)
             cookie = f"{COOKIE}_{platform}={token}; Path=/{platform}; HttpOnly; SameSite=Lax"

@@ -36,6 +36,7 @@ class Faults:
     truncate: bool = False         # downloads stop half-way
     html_error: bool = False       # downloads return an HTML error page with status 200
     generation_seconds: float = 0.4  # how long a requested report takes to be ready
+    session_seconds: float = 0.0   # > 0: sessions expire this long after login (saved ones too)
 
     def update(self, values: dict) -> None:
         known = {f.name: f.type for f in fields(self)}
@@ -72,6 +73,7 @@ class PortalState:
     activity: list[dict] = field(default_factory=list)
     tasks: dict[str, ReportTask] = field(default_factory=dict)
     not_before: float = 0.0
+    captchas: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- sessions -----------------------------------------------------------
@@ -96,7 +98,7 @@ class PortalState:
             return None
         if tok_platform != platform or issued_at < self.not_before:
             return None
-        if time.time() - issued_at > self.session_ttl_seconds:
+        if time.time() - issued_at > (self.faults.session_seconds or self.session_ttl_seconds):
             return None
         return account
 
@@ -107,6 +109,23 @@ class PortalState:
     def record_login(self, platform: str, account: str) -> None:
         with self.lock:
             self.logins[f"{platform}:{account}"] += 1
+
+    # -- captcha ----------------------------------------------------------------
+    def new_captcha(self) -> str:
+        """A code shown as an image on the login page: a human reads it, collectors stop."""
+        code = f"{secrets.randbelow(10_000):04d}"
+        with self.lock:
+            if len(self.captchas) > 1000:
+                self.captchas.clear()
+            self.captchas.add(code)
+        return code
+
+    def pass_captcha(self, code: str) -> bool:
+        with self.lock:
+            if code and code in self.captchas:
+                self.captchas.discard(code)
+                return True
+        return False
 
     # -- report tasks -------------------------------------------------------
     def new_task(self, platform: str, account: str, shop: str, dataset: str, period_key: str) -> ReportTask:
@@ -145,6 +164,7 @@ class PortalState:
             self.logins.clear()
             self.activity.clear()
             self.tasks.clear()
+            self.captchas.clear()
             self.not_before = 0.0
 
 

@@ -6,23 +6,36 @@ and resets the portal's switches and counters. Chromium is launched once and reu
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
 import threading
+import traceback
+import uuid
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dagster as dg
 import pytest
 
 from yd_platform.catalog.periods import period_for_tick
+from yd_platform.collect.browser import in_browser_thread, thread_browser
+from yd_platform.collect.errors import PermanentError, SessionExpired, TransientError
 from yd_platform.collect.framework import CollectJob
+from yd_platform.collect.manual_login import manual_login
 from yd_platform.collect.registry import collector_class
 from yd_platform.collect.sessions import session_file
 from yd_platform.collect.settings import collector_from_env
 from yd_platform.definitions import build_definitions
 from yd_platform.demo.data import report_rows
 from yd_platform.demo.portal import DemoPortal
-from yd_platform.demo.portal_state import Faults
+from yd_platform.demo.portal_state import DEMO_PASSWORD, Faults
 from yd_platform.pipeline.jobs import collect_job_name
 from yd_platform.pipeline.partitions import raw_partition_key
 from yd_platform.pipeline.shops_sensor import sync_shops
@@ -52,15 +65,17 @@ def demo(yd_home, portal, monkeypatch):
 
 @pytest.fixture
 def run(demo, instance, catalog):
-    """Run the dataset's collect job for one shop; returns (result, store, period key)."""
+    """Run the dataset's collect job for one shop (on `instance` unless `on` is given);
+    returns (result, store, period key)."""
     defs = build_definitions(catalog)
-    sync_shops(instance, catalog, shop_source_from_env())
 
-    def _run(platform: str, dataset: str, shop: str):
+    def _run(platform: str, dataset: str, shop: str, on: dg.DagsterInstance | None = None):
+        on = on or instance
+        sync_shops(on, catalog, shop_source_from_env())
         ds = catalog.dataset(platform, dataset)
         key = period_for_tick(ds, TICK).key
         result = defs.resolve_job_def(collect_job_name(ds)).execute_in_process(
-            partition_key=raw_partition_key(key, shop), instance=instance, raise_on_error=False)
+            partition_key=raw_partition_key(key, shop), instance=on, raise_on_error=False)
         return result, object_store_from_env().client(), key
 
     return _run
@@ -129,6 +144,17 @@ def test_captcha_fails_at_once_with_a_screenshot(run, demo):
     assert demo.state.stats()["logins"] == {}
 
 
+def test_a_permanent_failure_is_not_retried_and_names_the_reason(run, demo, monkeypatch):
+    monkeypatch.setenv("YD_PORTAL_DEMO", "0")
+    monkeypatch.setenv("YD_CRED_ERP_ERP_ACC_01_PASSWORD", "not-the-password")
+    result, store, key = run("erp", "store_data", "erp_main")
+    assert not result.success
+    message, meta = _failure(result)
+    assert "login rejected for erp account erp_acc_01 (shop erp_main): 账号或密码错误" in message
+    assert meta["reason"] == "PermanentError" and "gave up" not in message
+    assert all("attempt1" in o.key for o in store.list(f"diagnostics/erp/store_data/{key}/erp_main"))
+
+
 def test_transient_5xx_is_retried_and_succeeds(run, demo):
     demo.state.faults.fail_5xx = 1
     result, store, key = run("jd", "store_inventory", "jd_selfrun")
@@ -148,16 +174,14 @@ def test_bad_files_fail_and_are_never_stored(run, demo, switch, reason):
     assert store.list("raw/") == []
 
 
-def test_two_collections_for_one_account_do_not_overlap(demo, catalog):
-    demo.state.faults.generation_seconds = 0.8
+def _collect_together(jobs, **collector_args) -> list:
+    """Collect `jobs` at once, one thread each; returns the results (fails on any error)."""
     settings = collector_from_env()
-    jobs = [CollectJob(catalog.dataset("pdd", code), period_for_tick(catalog.dataset("pdd", code), TICK),
-                       "pdd_flagship", "pdd_acc_01") for code in ("badscore", "quality")]
     results, errors = [], []
 
     def collect(job):
         try:
-            results.append(collector_class("pdd")(settings).collect(job))
+            results.append(collector_class(job.ds.collector)(settings, **collector_args).collect(job))
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -166,8 +190,22 @@ def test_two_collections_for_one_account_do_not_overlap(demo, catalog):
         t.start()
     for t in threads:
         t.join()
-    assert errors == [] and len(results) == 2
-    spans = sorted((a["start"], a["end"]) for a in demo.state.stats()["activity"] if a["account"] == "pdd_acc_01")
+    assert errors == [] and len(results) == len(jobs)
+    return results
+
+
+def _spans(demo, **match) -> list[tuple[float, float]]:
+    """(report requested, file downloaded) per collection the portal saw, in time order."""
+    return sorted((a["start"], a["end"]) for a in demo.state.stats()["activity"]
+                  if all(a[k] == v for k, v in match.items()))
+
+
+def test_two_collections_for_one_account_do_not_overlap(demo, catalog):
+    demo.state.faults.generation_seconds = 0.8
+    jobs = [CollectJob(catalog.dataset("pdd", code), period_for_tick(catalog.dataset("pdd", code), TICK),
+                       "pdd_flagship", "pdd_acc_01") for code in ("badscore", "quality")]
+    _collect_together(jobs)
+    spans = _spans(demo, account="pdd_acc_01")
     assert len(spans) == 2
     assert spans[0][1] <= spans[1][0], spans
     assert demo.state.stats()["logins"] == {"pdd:pdd_acc_01": 1}  # the second one reused the session
@@ -202,3 +240,171 @@ def test_crashed_browser_is_relaunched(run, demo):
     result, store, key = run("jd", "store_inventory", "jd_selfrun")
     assert result.success
     assert store.exists(f"raw/jd/store_inventory/{key}/jd_selfrun.xlsx")
+
+
+def test_platform_slots_limit_collections_across_accounts(demo, catalog):
+    demo.state.faults.generation_seconds = 0.8
+    ds = catalog.dataset("pdd", "badscore")
+    jobs = [CollectJob(ds, period_for_tick(ds, TICK), shop, account)
+            for shop, account in (("pdd_flagship", "pdd_acc_01"), ("pdd_outlet", "pdd_acc_02"))]
+    _collect_together(jobs, max_parallel=1)
+    one_at_a_time = _spans(demo)
+    assert len(one_at_a_time) == 2 and one_at_a_time[0][1] <= one_at_a_time[1][0], one_at_a_time
+
+    demo.state.reset()
+    demo.state.faults.generation_seconds = 3.0  # longer than launching a second Chromium
+    _collect_together(jobs, max_parallel=2)
+    together = _spans(demo)
+    assert len(together) == 2 and together[1][0] < together[0][1], together  # two slots: in parallel
+
+
+COLLECT_IN_A_PROCESS = """
+import sys
+from datetime import date
+from yd_platform.catalog import load_catalog
+from yd_platform.catalog.periods import period_for_tick
+from yd_platform.collect.framework import CollectJob
+from yd_platform.collect.registry import collector_class
+from yd_platform.collect.settings import collector_from_env
+ds = load_catalog().dataset("pdd", sys.argv[1])
+job = CollectJob(ds, period_for_tick(ds, date.fromisoformat(sys.argv[2])), "pdd_flagship", "pdd_acc_01")
+collector_class("pdd")(collector_from_env()).collect(job)
+"""
+
+
+def test_two_run_processes_for_one_account_do_not_overlap(demo):
+    """Runs are separate processes: the account lock must hold across them."""
+    demo.state.faults.generation_seconds = 0.8
+    procs = [subprocess.Popen([sys.executable, "-c", COLLECT_IN_A_PROCESS, code, TICK.isoformat()],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for code in ("badscore", "quality")]
+    outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    spans = _spans(demo, account="pdd_acc_01")
+    assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans
+    assert demo.state.stats()["logins"] == {"pdd:pdd_acc_01": 1}  # the second process reused the session
+
+
+def test_runs_are_not_retried_when_a_person_must_act(run, demo):
+    with dg.instance_for_test(overrides={"run_retries": {"enabled": True, "max_retries": 2}}) as retrying:
+        demo.state.faults.captcha = True
+        manual, _, _ = run("tm", "badscore", "tm_flagship", on=retrying)
+        demo.state.faults.captcha = False
+        demo.state.faults.html_error = True
+        busy, _, _ = run("pdd", "badscore", "pdd_kids", on=retrying)
+        assert not manual.success and not busy.success
+        assert retrying.get_run_by_id(manual.run_id).tags["dagster/will_retry"] == "false"
+        assert retrying.get_run_by_id(busy.run_id).tags["dagster/will_retry"] == "true"  # may pass later
+
+
+def test_credentials_and_sessions_stay_out_of_runs(run, demo, instance, monkeypatch):
+    secret = f"pw-{uuid.uuid4().hex}"
+    monkeypatch.setattr(demo.state, "demo_password", secret)
+    monkeypatch.setenv("YD_PORTAL_DEMO", "0")
+    monkeypatch.setenv("YD_CRED_JD_JD_ACC_02_USER", "jd_acc_02")
+    monkeypatch.setenv("YD_CRED_JD_JD_ACC_02_PASSWORD", secret)
+    good, _, _ = run("jd", "store_inventory", "jd_pop")
+    assert good.success and _materialization(good)["logins"] == 1
+    [token] = [c["value"] for c in json.loads(session_file("jd", "jd_acc_02").read_text())["cookies"]]
+
+    demo.state.expire_sessions()
+    demo.state.faults.html_error = True  # a failure after a fresh login: diagnostics are kept
+    bad, _, _ = run("jd", "store_inventory", "jd_pop")
+    assert not bad.success
+    _, meta = _failure(bad)
+    [new_token] = [c["value"] for c in json.loads(session_file("jd", "jd_acc_02").read_text())["cookies"]]
+    for result in (good, bad):
+        recorded = dg.serialize_value(list(instance.all_logs(result.run_id)))
+        recorded += dg.serialize_value(instance.get_run_by_id(result.run_id))
+        for value in (secret, token, new_token):
+            assert value not in recorded
+    for where in meta.values():
+        if where.startswith("file:"):
+            kept = _local(where).read_bytes()
+            assert secret.encode() not in kept and new_token.encode() not in kept
+
+
+def test_a_login_form_that_cannot_be_filled_does_not_repeat_the_password(demo, catalog, monkeypatch):
+    """Playwright's call log repeats what `fill` typed; the error must not carry it."""
+    secret = f"pw-{uuid.uuid4().hex}"
+    monkeypatch.setenv("YD_CRED_PDD_PDD_ACC_01_PASSWORD", secret)
+    monkeypatch.setenv("YD_COLLECT_TIMEOUT_SECONDS", "1")
+    settings = collector_from_env()
+    collector = collector_class("pdd")(settings)
+    ds = catalog.dataset("pdd", "badscore")
+    job = CollectJob(ds, period_for_tick(ds, TICK), "pdd_flagship", "pdd_acc_01")
+    broken = "<html><body><form><input id='username'><input id='password' disabled></form></body></html>"
+
+    def log_in():
+        context = thread_browser(settings.executable_path).new_context()
+        try:
+            page = context.new_page()
+            page.route("**/pdd/login", lambda route: route.fulfill(status=200, content_type="text/html", body=broken))
+            collector.login(page, job)
+        finally:
+            context.close()
+
+    with pytest.raises(TransientError, match="could not fill #password") as caught:
+        in_browser_thread(log_in)
+    assert secret not in "".join(traceback.format_exception(caught.value))
+
+
+def test_a_json_answer_instead_of_the_file_is_read_as_the_back_end_meant_it(demo):
+    settings = collector_from_env()
+    tm = collector_class("tm")(settings)
+
+    def fetch_without_session():
+        context = thread_browser(settings.executable_path).new_context()
+        try:
+            return tm.fetch_file(context.request, "csp/download/0123456789abcdef")
+        finally:
+            context.close()
+
+    with pytest.raises(SessionExpired, match="5810"):  # tm's "log in again", not a report
+        in_browser_thread(fetch_without_session)
+
+
+def test_embedded_default_starts_the_demo_portal_itself(yd_home, catalog, monkeypatch):
+    for name in [n for n in os.environ if n.startswith("YD_PORTAL")]:
+        monkeypatch.delenv(name)
+    settings = collector_from_env()
+    collector = collector_class("erp")(settings)
+    assert settings.demo_login and urlsplit(collector.base).hostname == "127.0.0.1"
+    ds = catalog.dataset("erp", "store_data")
+    job = CollectJob(ds, period_for_tick(ds, TICK), "erp_main", "erp_acc_01")
+    got = collector.collect(job)
+    assert got.report.rows == len(report_rows(ds, "erp_main", period_for_tick(ds, TICK).key))
+
+
+def _person_at_the_login_page(account: str):
+    """What an operator does: read the code off the captcha image, type login and code."""
+    def act(page):
+        image = page.get_attribute("#captcha-image", "src").split(",", 1)[1]
+        code = re.search(r">(\d{4})<", base64.b64decode(image).decode()).group(1)
+        page.fill("#username", account)
+        page.fill("#password", DEMO_PASSWORD)
+        page.fill("#captcha", code)
+        page.click("#login")
+
+    return act
+
+
+def test_manual_login_lets_collections_past_a_captcha(run, demo):
+    demo.state.faults.captcha = True
+    blocked, _, _ = run("tm", "kpi_weekly", "tm_home")
+    assert not blocked.success
+    assert "yd-platform login tm tm_acc_02" in _failure(blocked)[0]
+
+    path = manual_login("tm", "tm_acc_02", collector_from_env(), wait_seconds=20, headless=True,
+                        operator=_person_at_the_login_page("tm_acc_02"))
+    assert path == session_file("tm", "tm_acc_02") and stat.S_IMODE(path.stat().st_mode) == 0o600
+    result, store, key = run("tm", "kpi_weekly", "tm_home")  # the captcha is still on
+    assert result.success and _materialization(result)["logins"] == 0
+    assert store.exists(f"raw/tm/kpi_weekly/{key}/tm_home.xlsx")
+    assert demo.state.stats()["logins"] == {"tm:tm_acc_02": 1}  # the one by hand
+
+
+def test_manual_login_gives_up_when_nobody_logs_in(demo):
+    with pytest.raises(PermanentError, match="no login on .* within 1s"):
+        manual_login("jd", "jd_acc_01", collector_from_env(), wait_seconds=1, headless=True)
+    assert not session_file("jd", "jd_acc_01").exists()

@@ -85,3 +85,35 @@ def test_sensor_files_dropped_reports_and_downstream_follows(yd_home, instance, 
 
     again = sensor(dg.build_sensor_context(instance=instance, resources={"object_store": object_store_from_env()}))
     assert isinstance(again, dg.SkipReason)  # nothing left waiting
+
+
+def test_a_corrected_file_under_the_same_name_gets_its_own_run(yd_home, instance, catalog):
+    defs = build_definitions(catalog)
+    sync_shops(instance, catalog, shop_source_from_env())
+    store = object_store_from_env().client()
+    sensor = defs.resolve_sensor_def(LANDING_SENSOR)
+
+    def run_keys():
+        context = dg.build_sensor_context(instance=instance, resources={"object_store": object_store_from_env()})
+        return [r.run_key for r in sensor(context).run_requests]
+
+    name = "landing/pdd/badscore/pdd_kids_2025-10-01.csv"
+    store.put_bytes(name, "评价ID,订单号,评分\nr1,o1,1\n".encode())
+    first = run_keys()
+    assert run_keys() == first  # still waiting: the same request, which Dagster runs once
+    store.put_bytes(name, "评价ID,订单号,评分\nr1,o1,5\n".encode())  # same name, same size
+    assert run_keys() != first
+
+
+def test_a_rejected_landing_file_is_not_retried_by_the_instance(yd_home, catalog):
+    defs = build_definitions(catalog)
+    with dg.instance_for_test(overrides={"run_retries": {"enabled": True, "max_retries": 2}}) as instance:
+        sync_shops(instance, catalog, shop_source_from_env())
+        store = object_store_from_env().client()
+        store.put_bytes("landing/pdd/badscore/pdd_kids_2025-10-01.xlsx", b"<html><body>busy</body></html>")
+        context = dg.build_sensor_context(instance=instance, resources={"object_store": object_store_from_env()})
+        [request] = defs.resolve_sensor_def(LANDING_SENSOR)(context).run_requests
+        result = defs.resolve_job_def(collect_job_name(catalog.dataset("pdd", "badscore"))).execute_in_process(
+            partition_key=request.partition_key, tags=request.tags, instance=instance, raise_on_error=False)
+        assert not result.success
+        assert instance.get_run_by_id(result.run_id).tags["dagster/will_retry"] == "false"  # moved to rejected/

@@ -1,4 +1,5 @@
-"""Saved sessions are private files; the account lock lets one collection in at a time."""
+"""Saved sessions are private files; the account lock lets one collection in at a time,
+platform slots as many as configured."""
 
 import stat
 import threading
@@ -7,7 +8,8 @@ import time
 import pytest
 
 from yd_platform.collect.errors import TransientError
-from yd_platform.collect.sessions import account_lock, load_session, save_session, session_file
+from yd_platform.collect.framework import retry_pause
+from yd_platform.collect.sessions import account_lock, load_session, platform_slot, save_session, session_file
 from yd_platform.collect.settings import collector_from_env, credential_var, credentials
 
 
@@ -73,3 +75,25 @@ def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("YD_COLLECT_ATTEMPTS", "many")
     with pytest.raises(ValueError, match="YD_COLLECT_ATTEMPTS"):
         collector_from_env()
+
+
+def test_platform_slots_let_in_as_many_as_configured(yd_home):
+    with platform_slot("pdd", 2, wait_seconds=1) as first, platform_slot("pdd", 2, wait_seconds=1) as second:
+        assert first != second
+        with pytest.raises(TransientError, match="all 2 pdd collection slots are busy"):
+            with platform_slot("pdd", 2, wait_seconds=0.3):
+                pass
+        with platform_slot("jd", 1, wait_seconds=0.3):
+            pass  # another platform has its own slots
+    with platform_slot("pdd", 2, wait_seconds=0.3):
+        pass  # freed again
+    with platform_slot("pdd", 0, wait_seconds=0) as unlimited:
+        assert unlimited is None
+
+
+def test_retry_pauses_grow_with_jitter():
+    pauses = [[retry_pause(2.0, attempt) for _ in range(200)] for attempt in (1, 2, 3)]
+    for attempt, seen in enumerate(pauses, start=1):
+        low = 2.0 * 2 ** (attempt - 1)
+        assert all(low <= p <= low * 1.5 for p in seen)
+        assert len(set(seen)) > 100  # spread out, not one fixed pause

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -129,3 +132,34 @@ def test_captcha_switch_blocks_password_logins(portal):
     assert url.endswith("/erp/login")
     assert client.json("/_admin/stats")[1]["logins"] == {}
     assert client.json("/_admin/faults", {"no_such_switch": 1})[0] == 400
+
+
+def test_captcha_code_from_the_image_lets_a_person_in(portal):
+    client = Browserless(portal.url)
+    portal.state.faults.update({"captcha": True})
+    _, _, page = client.open("/pdd/login")
+    image = re.search(r'id="captcha-image" alt="验证码" src="data:image/svg\+xml;base64,([^"]+)"', page.decode())
+    code = re.search(r">(\d{4})<", base64.b64decode(image.group(1)).decode()).group(1)
+    form = {"username": "pdd_acc_01", "password": DEMO_PASSWORD, "captcha": "x" + code}
+    _, url, page = client.open("/pdd/login", urllib.parse.urlencode(form).encode())
+    assert url.endswith("/pdd/login") and "请输入正确的验证码" in page.decode()
+    form["captcha"] = code  # the code is still unused: a wrong guess does not burn it
+    _, url, _ = client.open("/pdd/login", urllib.parse.urlencode(form).encode())
+    assert url.endswith("/pdd/home")
+    _, url, _ = client.open("/pdd/login", urllib.parse.urlencode(form).encode())
+    assert url.endswith("/pdd/login")  # each code works once
+    assert portal.state.stats()["logins"] == {"pdd:pdd_acc_01": 1}
+
+
+def test_sessions_expire_by_switch_or_admin_call(portal):
+    client = Browserless(portal.url)
+    client.login("jd", "jd_acc_01")
+    assert client.json("/jd/reportCenter/api/myReports")[0] == 200
+    assert client.json("/_admin/expire", {})[0] == 200  # the back-end logs everyone out
+    assert client.json("/jd/reportCenter/api/myReports")[0] == 401
+
+    assert client.json("/_admin/faults", {"session_seconds": 0.3})[1]["session_seconds"] == 0.3
+    client.login("jd", "jd_acc_01")
+    assert client.json("/jd/reportCenter/api/myReports")[0] == 200
+    time.sleep(0.5)
+    assert client.json("/jd/reportCenter/api/myReports")[0] == 401
