@@ -28,6 +28,8 @@ DATA_CHECKS: dict[str, tuple[dg.AssetCheckSeverity, bool, str]] = {
     "volume_normal": (WARN, False, "Row count within the tolerance of the trailing partitions' average."),
 }
 CHECK_RESOURCES = {"object_store", "shop_source"}
+PARTITION_RESULTS = "partition_results"
+PARTITION_TEXT_LIMIT = 300
 # When automation requests the asset, its checks are requested into the same run; that is
 # also what lets `all_deps_blocking_checks_passed` request the downstream asset in that tick.
 WITH_ASSET = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested()).with_label(
@@ -60,8 +62,25 @@ def evaluate_partition(store, ds: DatasetSpec, stage: str, key: str, shops: list
     }
 
 
+def partition_results(outcomes: dict[str, evaluate.Outcome]) -> dict[str, dict[str, object]]:
+    """Each partition's own result, so notifications can alert and recover per partition."""
+    out: dict[str, dict[str, object]] = {}
+    for key, outcome in sorted(outcomes.items()):
+        item: dict[str, object] = {"passed": outcome.passed, "failing_count": outcome.failing_count,
+                                   "description": outcome.description[:PARTITION_TEXT_LIMIT]}
+        sample = outcome.metadata.get("sample")
+        if not outcome.passed and sample and sample != "-":
+            item["sample"] = str(sample)[:PARTITION_TEXT_LIMIT]
+        out[key] = item
+    return out
+
+
 def combine(outcomes: dict[str, evaluate.Outcome]) -> tuple[bool, str, dict[str, object]]:
-    """One result for a run covering several partitions: failed if any partition failed."""
+    """One result for a run covering several partitions: failed if any partition failed.
+
+    Dagster records one evaluation per check and run (without a partition when the run
+    covers a range), so each partition's result travels in `partition_results`.
+    """
     if len(outcomes) == 1:
         key, outcome = next(iter(outcomes.items()))
         return outcome.passed, outcome.description, {"partition": key, **outcome.all_metadata()}
@@ -72,6 +91,7 @@ def combine(outcomes: dict[str, evaluate.Outcome]) -> tuple[bool, str, dict[str,
         "failing_count": sum(o.failing_count for o in failed.values()),
         "failed_partitions": ", ".join(failed) or "-",
         "checked_partitions": len(outcomes),
+        PARTITION_RESULTS: dg.MetadataValue.json(partition_results(outcomes)),
     }
 
 

@@ -23,7 +23,7 @@ def utc_now() -> datetime:
 
 
 def build_defs(catalog: Catalog) -> dg.Definitions:
-    freshness = [build_freshness_check(ds, utc_now) for ds in catalog.datasets() if ds.checks.freshness_deadline]
+    freshness = [build_freshness_check(ds, utc_now) for ds in catalog.datasets()]
     return dg.Definitions(
         asset_checks=[*build_all_data_checks(catalog), *freshness, *build_all_rule_checks(load_rules(catalog))],
         sensors=[build_freshness_sensor(catalog, utc_now)],

@@ -4,6 +4,10 @@ The due partition is the one the latest schedule tick asked for (`period_for_tic
 that tick's deadline has passed; before the deadline the previous tick's partition is due.
 The check runs with the publish job, and a sensor reports it without a run as soon as a
 deadline passes, so a dataset that never arrives still raises an alert.
+
+Every dataset gets the check. Its deadline is `checks.freshness_deadline` (HH:MM) when
+configured; otherwise the partition is due `DEFAULT_GRACE` after its schedule tick, the
+margin the configured deadlines give (08:30 tick, due 10:00).
 """
 
 
@@ -22,6 +26,7 @@ from yd_platform.pipeline.assets import ods_key
 
 CHECK_NAME = "freshness"
 SENSOR_NAME = "yd_freshness"
+DEFAULT_GRACE = timedelta(minutes=90)
 
 
 @dataclass(frozen=True)
@@ -30,19 +35,28 @@ class FreshnessDue:
     deadline: datetime
 
 
-def due_partition(ds: DatasetSpec, now: datetime) -> FreshnessDue | None:
-    """The latest partition whose deadline is not after `now` (None without a deadline)."""
+def deadline_after(ds: DatasetSpec, tick: datetime) -> datetime:
+    """When the partition asked for by `tick` must exist: the configured HH:MM on the tick's
+    day (the next day if that is before the tick), or `DEFAULT_GRACE` after the tick."""
     if not ds.checks.freshness_deadline:
-        return None
-    tz = ZoneInfo(ds.timezone)
-    local_now = now.astimezone(tz)
-    deadline_time = time.fromisoformat(ds.checks.freshness_deadline)
+        return tick + DEFAULT_GRACE
+    deadline = datetime.combine(tick.date(), time.fromisoformat(ds.checks.freshness_deadline), tzinfo=tick.tzinfo)
+    return deadline + timedelta(days=1) if deadline < tick else deadline
+
+
+def deadline_text(ds: DatasetSpec) -> str:
+    if ds.checks.freshness_deadline:
+        return f"by {ds.checks.freshness_deadline} ({ds.timezone})"
+    return f"{DEFAULT_GRACE.total_seconds() / 60:g} minutes after its schedule tick ({ds.cron}, {ds.timezone})"
+
+
+def due_partition(ds: DatasetSpec, now: datetime) -> FreshnessDue | None:
+    """The latest partition whose deadline is not after `now` (None before the first one)."""
+    local_now = now.astimezone(ZoneInfo(ds.timezone))
     ticks = croniter(ds.cron, local_now + timedelta(days=1))
     for _ in range(400):
         tick = ticks.get_prev(datetime)
-        deadline = datetime.combine(tick.date(), deadline_time, tzinfo=tz)
-        if deadline < tick:
-            deadline += timedelta(days=1)
+        deadline = deadline_after(ds, tick)
         if deadline <= local_now:
             return FreshnessDue(period_for_tick(ds, tick.date()), deadline)
     return None
@@ -73,7 +87,7 @@ def freshness_result(instance: dg.DagsterInstance, ds: DatasetSpec, now: datetim
 def build_freshness_check(ds: DatasetSpec, clock: Callable[[], datetime]) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=ods_key(ds), name=CHECK_NAME,
-        description=f"The due partition exists by {ds.checks.freshness_deadline} ({ds.timezone}).",
+        description=f"The due partition exists {deadline_text(ds)}.",
     )
     def _freshness(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         return freshness_result(context.instance, ds, clock())
@@ -87,7 +101,7 @@ def report_freshness(instance: dg.DagsterInstance, catalog: Catalog, now: dateti
     state = dict(last)
     for ds in catalog.datasets(enabled_only=True):
         result = freshness_result(instance, ds, now)
-        if not ds.checks.freshness_deadline or "partition" not in result.metadata:
+        if "partition" not in result.metadata:
             continue
         status = f"{result.metadata['partition'].value}:{'ok' if result.passed else 'missing'}"
         if state.get(ds.slug) == status:

@@ -43,7 +43,6 @@ class MergeOutcome:
     shops: list[str] = field(default_factory=list)
     rows_per_shop: dict[str, int] = field(default_factory=dict)
     duplicates_dropped: int = 0
-    duplicates_kept: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
     excel_key: str = ""
     parquet_key: str = ""
@@ -97,20 +96,19 @@ def exact_duplicates(table: pa.Table) -> np.ndarray:
     return table.to_pandas().duplicated(keep="first").to_numpy()
 
 
-def handle_exact_duplicates(ds: DatasetSpec, table: pa.Table) -> tuple[pa.Table, int, int]:
-    """(table, dropped, kept) for rows identical in every column (a repeated export page).
+def drop_exact_duplicates(table: pa.Table) -> tuple[pa.Table, int]:
+    """(table, dropped) without rows identical in every column to an earlier row.
 
-    Without key columns nothing downstream could tell such rows apart, so they are
-    dropped. With key columns they stay and are counted: the blocking `keys_unique`
-    check then stops the period and tells people which shop and key repeat.
+    Back-ends repeat an export page now and then; such a row is the same record twice
+    (same key, same values), so it goes. Rows that share a key but differ elsewhere stay:
+    which one is right is not the merge's call, and the blocking `keys_unique` check
+    stops the period naming the shop and key.
     """
     dupes = exact_duplicates(table)
     count = int(dupes.sum())
     if not count:
-        return table, 0, 0
-    if any(c.key for c in ds.columns):
-        return table, 0, count
-    return table.filter(pa.array(~dupes)), count, 0
+        return table, 0
+    return table.filter(pa.array(~dupes)), count
 
 
 def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None = None,
@@ -145,14 +143,13 @@ def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None
                     continue
                 finally:
                     local.unlink(missing_ok=True)
-                table, dropped, kept = handle_exact_duplicates(ds, table)
+                table, dropped = drop_exact_duplicates(table)
                 writer.write_table(table)
                 excel.append(table)
                 outcome.shops.append(shop)
                 outcome.rows_per_shop[shop] = table.num_rows
                 outcome.rows += table.num_rows
                 outcome.duplicates_dropped += dropped
-                outcome.duplicates_kept += kept
                 del table
             if not outcome.shops:
                 raise MergeError(f"{ds.slug} {key}: every shop file is bad, nothing to merge: "

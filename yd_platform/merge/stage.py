@@ -42,7 +42,6 @@ def merged_metadata(store, ds: DatasetSpec, outcomes: list[MergeOutcome]) -> dic
         "partitions": len(outcomes),
         "shops": max(len(o.shops) for o in outcomes),
         "exact_duplicate_rows_dropped": sum(o.duplicates_dropped for o in outcomes),
-        "exact_duplicate_rows_kept": sum(o.duplicates_kept for o in outcomes),
         "quarantined_files": len(quarantined),
         "excel": dg.MetadataValue.path(store.uri(last.excel_key)),
         "parquet": dg.MetadataValue.path(store.uri(last.parquet_key)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import smtplib
 import time
 import urllib.parse
@@ -16,18 +17,28 @@ from email.message import EmailMessage
 
 import requests
 
+from yd_platform.notify import logsafe
 from yd_platform.notify.config import ChannelConfig
-from yd_platform.notify.wecom import WeComError, markdown_payload, post_wecom
+from yd_platform.notify.wecom import RATE_LIMITED, WeComError, markdown_payload, post_wecom
 from yd_platform.settings import env, env_flag
 
 DINGTALK_RATE_LIMITED = 130101
+# DingTalk blocks a robot for 10 minutes once its 20 messages/minute are exceeded; asking
+# again earlier only meets the block. WeCom's limit is a plain one-minute window.
+DINGTALK_BLOCK_SECONDS = 600.0
+WECOM_BLOCK_SECONDS = 60.0
+MARKUP_TAG = re.compile(r"</?font[^>]*>")
 
 
 class DeliveryError(RuntimeError):
-    def __init__(self, message: str, *, retryable: bool, rate_limited: bool = False):
+    """`pause_seconds`: how long the whole channel should wait after a rate-limit answer."""
+
+    def __init__(self, message: str, *, retryable: bool, rate_limited: bool = False,
+                 pause_seconds: float | None = None):
         super().__init__(message)
         self.retryable = retryable
         self.rate_limited = rate_limited
+        self.pause_seconds = pause_seconds
 
 
 def redact_url(url: str) -> str:
@@ -50,10 +61,13 @@ def send_wecom(url: str, title: str, body: str) -> None:
     try:
         post_wecom(url, markdown_payload(body))
     except WeComError as exc:
-        raise DeliveryError(str(exc), retryable=exc.retryable, rate_limited=exc.errcode == 45009) from None
+        limited = exc.errcode == RATE_LIMITED
+        raise DeliveryError(str(exc), retryable=exc.retryable, rate_limited=limited,
+                            pause_seconds=WECOM_BLOCK_SECONDS if limited else None) from None
 
 
 def send_dingtalk(url: str, secret: str | None, title: str, body: str, timestamp_ms: int | None = None) -> None:
+    logsafe.install()
     target = dingtalk_signed_url(url, secret, timestamp_ms or int(time.time() * 1000)) if secret else url
     where = f"DingTalk robot {redact_url(url)}"
     try:
@@ -69,7 +83,8 @@ def send_dingtalk(url: str, secret: str | None, title: str, body: str, timestamp
     except ValueError:
         raise DeliveryError(f"{where} answered non-JSON", retryable=True) from None
     if code == DINGTALK_RATE_LIMITED:
-        raise DeliveryError(f"{where} rate limited (errcode 130101)", retryable=True, rate_limited=True)
+        raise DeliveryError(f"{where} rate limited (errcode 130101)", retryable=True, rate_limited=True,
+                            pause_seconds=DINGTALK_BLOCK_SECONDS)
     if code != 0:
         raise DeliveryError(f"{where} errcode {code}: {resp.json().get('errmsg')}", retryable=code == -1)
 
@@ -103,4 +118,9 @@ def deliver(channel: ChannelConfig, title: str, body: str) -> None:
         send_dingtalk(env(channel.url_env), env(channel.secret_env) if channel.secret_env else None, title, body)
     else:
         recipients = channel.to or [r.strip() for r in (env(channel.to_env) or "").split(",") if r.strip()]
-        send_email(recipients, title, body)
+        send_email(recipients, title, plain_text(body))
+
+
+def plain_text(body: str) -> str:
+    """The markdown body without the robots' colour tags, for a plain-text e-mail."""
+    return MARKUP_TAG.sub("", body)

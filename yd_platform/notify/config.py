@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from yd_platform.checks.rules import RuleConfigError, read_alerts_file
 from yd_platform.settings import env
 
+# WeCom and DingTalk robots accept 20 messages a minute; more is refused (errcode 45009,
+# or 130101 plus a 10-minute block), so a higher `per_minute` could only cause that.
+ROBOT_MAX_PER_MINUTE = 20
+CHANNEL_NAME_MAX = 48
+
 
 class ChannelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -30,7 +35,16 @@ class ChannelConfig(BaseModel):
             raise ValueError(f"a {self.type} channel needs 'url_env' (the variable holding its webhook URL)")
         if self.type == "email" and not (self.to or self.to_env):
             raise ValueError("an email channel needs 'to' or 'to_env'")
+        if self.type in ("wecom", "dingtalk") and self.per_minute > ROBOT_MAX_PER_MINUTE:
+            raise ValueError(f"per_minute {self.per_minute}: a {self.type} robot accepts at most "
+                             f"{ROBOT_MAX_PER_MINUTE} messages per minute")
         return self
+
+    @property
+    def limit_key(self) -> str | None:
+        """The robot behind a webhook channel: channels sharing one webhook variable share
+        its per-minute limit (None for e-mail, limited per channel)."""
+        return f"{self.type}:{self.url_env}" if self.type in ("wecom", "dingtalk") else None
 
     def missing_env(self) -> list[str]:
         """Variables this channel needs that are not set (empty when it can send)."""
@@ -55,6 +69,9 @@ class NotifyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _known_channels(self) -> NotifyConfig:
+        long_names = sorted(n for n in self.channels if len(n) > CHANNEL_NAME_MAX)
+        if long_names:
+            raise ValueError(f"channel names longer than {CHANNEL_NAME_MAX} characters: {long_names}")
         for field in ("default_channels", "escalation_channels"):
             unknown = sorted(set(getattr(self, field)) - set(self.channels))
             if unknown:

@@ -15,7 +15,7 @@ import dagster as dg
 from dagster import DagsterRunStatus
 
 from yd_platform.catalog import Catalog
-from yd_platform.notify.notifier import evaluation_of
+from yd_platform.notify.evaluations import evaluation_of
 from yd_platform.pipeline.assets import ods_key
 
 WINDOW_PER_JOB = 1000

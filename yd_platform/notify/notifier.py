@@ -2,7 +2,8 @@
 
 `scan` reads check evaluations and run failures after the stored cursor and turns state
 changes into outbox messages (a check+partition alerts once while it stays failed, and
-says "recovered" when it passes again). `escalate` re-sends unresolved ERRORs to the
+says "recovered" when it passes again; a run over a range of partitions is tracked per
+partition, see `notify.evaluations`). `escalate` re-sends unresolved ERRORs to the
 escalation channels. `deliver` sends due messages within each channel's per-minute limit,
 retrying failures with exponential backoff. The clock is injectable for tests.
 """
@@ -21,12 +22,21 @@ from dagster import DagsterEventType, RunStatusChangeRecordsFilter
 from yd_platform.notify import messages
 from yd_platform.notify.channels import DeliveryError, deliver
 from yd_platform.notify.config import ChannelConfig, NotifyConfig
+from yd_platform.notify.evaluations import (
+    evaluation_of,
+    group,
+    items_from_evaluation,
+    meta_value,
+    partition_list,
+)
 from yd_platform.notify.outbox import (
     alert_state,
     enqueue,
     ensure_tables,
     get_cursor,
     outbox,
+    paused_until,
+    pause_channel,
     seen_evaluations,
     set_cursor,
 )
@@ -34,6 +44,7 @@ from yd_platform.notify.outbox import (
 log = logging.getLogger(__name__)
 BATCH = 500
 HISTORY_PER_CHECK = 25
+HISTORY_MAX_PAGES = 40
 RATE_LIMIT_PAUSE_SECONDS = 60.0
 
 Sender = Callable[[str, ChannelConfig, str, str], None]
@@ -41,33 +52,6 @@ Sender = Callable[[str, ChannelConfig, str, str], None]
 
 def default_sender(_name: str, channel: ChannelConfig, title: str, body: str) -> None:
     deliver(channel, title, body)
-
-
-def evaluation_of(record) -> dg.AssetCheckEvaluation | None:
-    """The evaluation of a check-execution record (None while it is only planned)."""
-    event = record.event.dagster_event if record.event is not None else None
-    data = event.event_specific_data if event is not None else None
-    return data if isinstance(data, dg.AssetCheckEvaluation) else None
-
-
-def _meta_value(metadata, key: str):
-    item = metadata.get(key)
-    return getattr(item, "value", item) if item is not None else None
-
-
-def _failure_from_evaluation(evaluation) -> messages.CheckFailure:
-    meta = evaluation.metadata or {}
-    figure = next((str(_meta_value(meta, k)) for k in messages.FIGURE_KEYS if _meta_value(meta, k) is not None), "-")
-    return messages.CheckFailure(
-        asset=evaluation.asset_key.to_user_string(),
-        check=evaluation.check_name,
-        partition=evaluation.partition or str(_meta_value(meta, "partition") or ""),
-        severity=evaluation.severity.value,
-        passed=evaluation.passed,
-        description=evaluation.description or "",
-        figure=figure,
-        sample=str(_meta_value(meta, "sample") or ""),
-    )
 
 
 @dataclass
@@ -107,27 +91,48 @@ class Notifier:
         """Turn new evaluations and run failures into outbox messages; returns how many.
 
         Evaluations are read per check from the check-execution history (it works on every
-        instance storage, run-sharded SQLite included); each execution is handled once.
+        instance storage, run-sharded SQLite included); the executions already handled are
+        remembered in the app database, which is the cursor. Each execution is handled once.
         """
-        storage = instance.event_log_storage
-        fresh = []
-        for key in check_keys:
-            for record in storage.get_asset_check_execution_history(key, limit=HISTORY_PER_CHECK):
-                if evaluation_of(record) is not None:
-                    fresh.append(record)
+        with self.engine.connect() as conn:
+            fresh = [r for key in check_keys for r in self._unseen_executions(instance, conn, key)]
         fresh.sort(key=lambda r: (r.event.timestamp, r.id))
         count = 0
         for start in range(0, len(fresh), BATCH):
             chunk = fresh[start:start + BATCH]
             with self.engine.begin() as conn:
-                seen = set(conn.execute(sa.select(seen_evaluations.c.execution_id).where(
-                    seen_evaluations.c.execution_id.in_([r.id for r in chunk]))).scalars())
+                seen = self._seen(conn, [r.id for r in chunk])
                 for record in chunk:
                     if record.id in seen:
                         continue
                     count += self._on_evaluation(conn, record.id, record.event.dagster_event.event_specific_data)
                     conn.execute(sa.insert(seen_evaluations).values(execution_id=record.id, seen_at=self.clock()))
         return count + self._scan_run_failures(instance)
+
+    @staticmethod
+    def _seen(conn: sa.Connection, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        return set(conn.execute(sa.select(seen_evaluations.c.execution_id).where(
+            seen_evaluations.c.execution_id.in_(ids))).scalars())
+
+    def _unseen_executions(self, instance: dg.DagsterInstance, conn: sa.Connection, key: dg.AssetCheckKey) -> list:
+        """Finished executions of one check not handled yet, newest pages first.
+
+        Usually the first page holds them all; after the sensor was stopped for a while
+        (or a backfill ran many times) older pages are read until one has nothing new.
+        """
+        storage = instance.event_log_storage
+        out, cursor = [], None
+        for _ in range(HISTORY_MAX_PAGES):
+            page = storage.get_asset_check_execution_history(key, limit=HISTORY_PER_CHECK, cursor=cursor)
+            seen = self._seen(conn, [r.id for r in page])
+            unseen = [r for r in page if r.id not in seen and evaluation_of(r) is not None]
+            out += unseen
+            if len(page) < HISTORY_PER_CHECK or not unseen:
+                break
+            cursor = page[-1].id
+        return out
 
     def _scan_run_failures(self, instance: dg.DagsterInstance) -> int:
         count = 0
@@ -146,37 +151,58 @@ class Notifier:
                 return count
 
     def _on_evaluation(self, conn: sa.Connection, execution_id: int, evaluation) -> int:
-        item = _failure_from_evaluation(evaluation)
-        check_id = f"{item.asset}:{item.check}"
-        key = (alert_state.c.check_id == check_id) & (alert_state.c.partition_key == item.partition)
-        state = conn.execute(sa.select(alert_state).where(key)).mappings().first()
+        """Alert the partitions that start failing, announce the ones that pass again."""
         now = self.clock()
-        failing = state is not None and state["status"] == "failing"
-        if not item.passed:
-            if failing:
-                return 0
-            meta_channels = _meta_value(evaluation.metadata or {}, "channels")
-            wanted = str(meta_channels).split(",") if meta_channels else self.config.default_channels
-            channels = self._route(wanted)
-            title, body = messages.failure_message(item)
+        failing_now, recovered = [], []
+        for item in items_from_evaluation(evaluation):
+            state = conn.execute(sa.select(alert_state).where(self._state_key(item))).mappings().first()
+            was_failing = state is not None and state["status"] == "failing"
+            if not item.passed and not was_failing:
+                failing_now.append((item, state))
+            elif item.passed and was_failing:
+                recovered.append((item, state))
+        return self._alert(conn, execution_id, evaluation, failing_now, now) + \
+            self._recover(conn, execution_id, recovered, now)
+
+    @staticmethod
+    def _state_key(item: messages.CheckFailure):
+        return (alert_state.c.check_id == f"{item.asset}:{item.check}") & (alert_state.c.partition_key == item.partition)
+
+    def _alert(self, conn: sa.Connection, execution_id: int, evaluation, items: list, now: float) -> int:
+        if not items:
+            return 0
+        meta_channels = meta_value(evaluation.metadata or {}, "channels")
+        channels = self._route(str(meta_channels).split(",") if meta_channels else self.config.default_channels)
+        summary = group([item for item, _ in items])
+        title, body = messages.failure_message(summary)
+        for item, state in items:
             values = dict(status="failing", severity=item.severity, first_failed_at=now, escalated=False,
                           channels=",".join(channels), title=title[:255],
                           link=messages.check_link(item.asset, item.check), updated_at=now)
             if state is None:
-                conn.execute(sa.insert(alert_state).values(check_id=check_id, partition_key=item.partition, **values))
+                conn.execute(sa.insert(alert_state).values(
+                    check_id=f"{item.asset}:{item.check}", partition_key=item.partition, **values))
             else:
-                conn.execute(sa.update(alert_state).where(key).values(**values))
-            return sum(enqueue(conn, dedupe_key=f"alert:{execution_id}:{ch}", channel=ch, kind="alert",
-                               title=title, body=body, now=now) for ch in channels)
-        if not failing:
-            return 0
-        channels = [c for c in state["channels"].split(",") if c]
-        if state["escalated"]:
-            channels += self._route(self.config.escalation_channels)
-        conn.execute(sa.update(alert_state).where(key).values(status="passing", updated_at=now))
-        title, body = messages.recovered_message(item)
-        return sum(enqueue(conn, dedupe_key=f"recovered:{execution_id}:{ch}", channel=ch, kind="recovered",
-                           title=title, body=body, now=now) for ch in dict.fromkeys(channels))
+                conn.execute(sa.update(alert_state).where(self._state_key(item)).values(**values))
+        return sum(enqueue(conn, dedupe_key=f"alert:{execution_id}:{ch}", channel=ch, kind="alert",
+                           title=title, body=body, now=now) for ch in channels)
+
+    def _recover(self, conn: sa.Connection, execution_id: int, items: list, now: float) -> int:
+        """One "recovered" message per channel that was told about (or escalated) the failure."""
+        by_channel: dict[str, list[messages.CheckFailure]] = {}
+        for item, state in items:
+            channels = [c for c in state["channels"].split(",") if c]
+            if state["escalated"]:
+                channels += self._route(self.config.escalation_channels)
+            for ch in dict.fromkeys(channels):
+                by_channel.setdefault(ch, []).append(item)
+            conn.execute(sa.update(alert_state).where(self._state_key(item)).values(status="passing", updated_at=now))
+        count = 0
+        for ch, recovered in by_channel.items():
+            title, body = messages.recovered_message(group(recovered))
+            count += enqueue(conn, dedupe_key=f"recovered:{execution_id}:{ch}", channel=ch, kind="recovered",
+                             title=title, body=body, now=now)
+        return count
 
     def _on_run_failure(self, conn: sa.Connection, record) -> int:
         if not self.config.notify_run_failures:
@@ -190,7 +216,11 @@ class Notifier:
 
     # ---- escalate ------------------------------------------------------------------------
     def escalate(self) -> int:
-        """Queue escalations for ERRORs failing longer than `escalate_after_minutes`."""
+        """Queue escalations for ERRORs failing longer than `escalate_after_minutes`.
+
+        Partitions that failed in one evaluation (same check, same alert) escalate in one
+        message, as they were alerted in one.
+        """
         now = self.clock()
         limit = now - self.config.escalate_after_minutes * 60
         channels = self._route(self.config.escalation_channels)
@@ -199,37 +229,59 @@ class Notifier:
             rows = conn.execute(sa.select(alert_state).where(
                 (alert_state.c.status == "failing") & (alert_state.c.severity == "ERROR")
                 & (alert_state.c.escalated == sa.false()) & (alert_state.c.first_failed_at <= limit)
-            )).mappings().all()
+            ).order_by(alert_state.c.check_id, alert_state.c.partition_key)).mappings().all()
+            groups: dict[tuple, list] = {}
             for row in rows:
-                title, body = messages.escalation_message(row["title"], row["link"], (now - row["first_failed_at"]) / 60)
+                groups.setdefault((row["check_id"], row["title"], row["first_failed_at"]), []).append(row)
+            for (check_id, _alert_title, first_failed_at), members in groups.items():
+                asset, check = check_id.rsplit(":", 1)
+                still = partition_list([row["partition_key"] for row in members])
+                title = f"[{members[0]['severity']}] {asset} {check} {still}".strip()
+                title, body = messages.escalation_message(title, members[0]["link"], (now - first_failed_at) / 60)
                 for ch in channels:
-                    count += enqueue(conn, dedupe_key=f"escalate:{row['check_id']}:{row['partition_key']}:"
-                                     f"{row['first_failed_at']:.3f}:{ch}", channel=ch, kind="escalation",
+                    count += enqueue(conn, dedupe_key=f"escalate:{check_id}:{members[0]['partition_key']}:"
+                                     f"{first_failed_at:.3f}:{ch}", channel=ch, kind="escalation",
                                      title=title, body=body, now=now)
-                conn.execute(sa.update(alert_state).where(
-                    (alert_state.c.check_id == row["check_id"]) & (alert_state.c.partition_key == row["partition_key"])
-                ).values(escalated=True, updated_at=now))
+                for row in members:
+                    conn.execute(sa.update(alert_state).where(
+                        (alert_state.c.check_id == check_id) & (alert_state.c.partition_key == row["partition_key"])
+                    ).values(escalated=True, updated_at=now))
         return count
 
     # ---- deliver -------------------------------------------------------------------------
-    def _sent_last_minute(self, conn: sa.Connection, channel: str, now: float) -> int:
+    def _limit_groups(self) -> dict[str, list[str]]:
+        """Channel names per rate limit: one robot's limit covers every channel using it."""
+        groups: dict[str, list[str]] = {}
+        for name, channel in self.config.channels.items():
+            groups.setdefault(channel.limit_key or f"channel:{name}", []).append(name)
+        return groups
+
+    @staticmethod
+    def _sent_last_minute(conn: sa.Connection, channels: list[str], now: float) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(outbox).where(
-            (outbox.c.channel == channel) & (outbox.c.sent_at > now - 60))).scalar() or 0
+            outbox.c.channel.in_(channels) & (outbox.c.sent_at > now - 60))).scalar() or 0
 
     def deliver(self, summary: TickSummary | None = None) -> TickSummary:
+        """Send due messages, oldest first, within each robot's or channel's per-minute budget.
+
+        What does not fit the budget, or waits out a robot's rate-limit block, stays queued
+        for a later tick; nothing is dropped.
+        """
         summary = summary or TickSummary()
         now = self.clock()
+        groups = self._limit_groups()
+        group_of = {name: key for key, names in groups.items() for name in names}
         with self.engine.connect() as conn:
             due = conn.execute(sa.select(outbox).where(
                 (outbox.c.status == "queued") & (outbox.c.next_attempt_at <= now)
             ).order_by(outbox.c.id)).mappings().all()
-            budget = {name: self.config.channels[name].per_minute - self._sent_last_minute(conn, name, now)
-                      for name in self.config.channels}
-        paused: set[str] = set()
+            budget = {key: min(self.config.channels[n].per_minute for n in names)
+                      - self._sent_last_minute(conn, names, now) for key, names in groups.items()}
+            paused = {key for key, names in groups.items() if any(paused_until(conn, n) > now for n in names)}
         for row in due:
             name = row["channel"]
             channel = self.config.channels.get(name)
-            if channel is None or name in paused or budget.get(name, 0) <= 0:
+            if channel is None or group_of[name] in paused or budget[group_of[name]] <= 0:
                 continue
             if channel.missing_env():
                 if name not in summary.disabled:
@@ -238,21 +290,26 @@ class Notifier:
             try:
                 self.sender(name, channel, row["title"], row["body"])
             except DeliveryError as exc:
-                self._after_error(row, exc, now, summary)
+                self._after_error(row, exc, now, summary, groups[group_of[name]])
                 if exc.rate_limited:
-                    paused.add(name)
+                    paused.add(group_of[name])
                 continue
-            budget[name] -= 1
+            budget[group_of[name]] -= 1
             with self.engine.begin() as conn:
                 conn.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(
                     status="sent", sent_at=now, attempts=row["attempts"] + 1, last_error=None))
             summary.sent += 1
         return summary
 
-    def _after_error(self, row, exc: DeliveryError, now: float, summary: TickSummary) -> None:
+    def _after_error(self, row, exc: DeliveryError, now: float, summary: TickSummary,
+                     same_limit: list[str]) -> None:
         attempts = row["attempts"] + 1
         if exc.rate_limited:
-            values = dict(next_attempt_at=now + RATE_LIMIT_PAUSE_SECONDS, last_error=str(exc))
+            pause = exc.pause_seconds or RATE_LIMIT_PAUSE_SECONDS
+            values = dict(next_attempt_at=now + pause, last_error=str(exc))
+            with self.engine.begin() as conn:
+                for name in same_limit:
+                    pause_channel(conn, name, now + pause)
             summary.retried += 1
         elif exc.retryable:
             delay = min(self.config.retry_base_seconds * 2 ** (attempts - 1), self.config.retry_max_seconds)

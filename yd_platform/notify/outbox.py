@@ -6,14 +6,19 @@ crash never loses a message nor enqueues it twice; `dedupe_key` is unique as a s
 
 from __future__ import annotations
 
+import hashlib
+import math
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+DEDUPE_KEY_LENGTH = 255
+PAUSE_PREFIX = "paused_until:"
 
 outbox = sa.Table(
     "notify_outbox", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("dedupe_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("dedupe_key", sa.String(DEDUPE_KEY_LENGTH), nullable=False, unique=True),
     sa.Column("channel", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("title", sa.String(255), nullable=False),
@@ -70,14 +75,32 @@ def set_cursor(conn: sa.Connection, name: str, value: int) -> None:
         conn.execute(sa.insert(cursors).values(name=name, value=value))
 
 
+def paused_until(conn: sa.Connection, channel: str) -> float:
+    """Until when a channel's robot blocks us (0 when it does not); survives restarts."""
+    return float(get_cursor(conn, f"{PAUSE_PREFIX}{channel}"))
+
+
+def pause_channel(conn: sa.Connection, channel: str, until: float) -> None:
+    set_cursor(conn, f"{PAUSE_PREFIX}{channel}", math.ceil(until))
+
+
+def _fit_key(dedupe_key: str) -> str:
+    """Dedupe keys longer than the column keep their start and a digest of the whole."""
+    if len(dedupe_key) <= DEDUPE_KEY_LENGTH:
+        return dedupe_key
+    digest = hashlib.sha1(dedupe_key.encode()).hexdigest()
+    return f"{dedupe_key[:DEDUPE_KEY_LENGTH - len(digest) - 1]}#{digest}"
+
+
 def enqueue(conn: sa.Connection, *, dedupe_key: str, channel: str, kind: str, title: str, body: str,
             now: float) -> bool:
     """Queue one message unless the same dedupe key was queued before; True if queued."""
+    dedupe_key = _fit_key(dedupe_key)
     exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)).first()
     if exists:
         return False
     conn.execute(sa.insert(outbox).values(
-        dedupe_key=dedupe_key[:255], channel=channel, kind=kind, title=title[:255], body=body,
+        dedupe_key=dedupe_key, channel=channel, kind=kind, title=title[:255], body=body,
         status="queued", attempts=0, next_attempt_at=now, created_at=now,
     ))
     return True

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import requests
 
+from yd_platform.notify import logsafe
+
 TEXT_LIMIT_BYTES = 2048
 RATE_LIMITED = 45009
 
@@ -54,6 +56,7 @@ def redact(url: str) -> str:
 
 def post_wecom(url: str, payload: dict, timeout: float = 10.0) -> dict:
     """POST one message; raise WeComError (retryable or not) unless errcode is 0."""
+    logsafe.install()
     try:
         resp = requests.post(url, json=payload, timeout=timeout)
     except requests.RequestException as exc:

@@ -36,7 +36,7 @@ def test_duplicate_keys_block_ods(yd_home, instance, catalog):
     defs = build_definitions(catalog)
     sync_shops(instance, catalog, shop_source_from_env())
     ds = catalog.dataset("pdd", "badscore")
-    put_raw(ds, "2025-10-02", "pdd_flagship", reviews("a", 3) + reviews("a", 1))
+    put_raw(ds, "2025-10-02", "pdd_flagship", reviews("a", 3) + reviews("a", 1, score=1))
     put_raw(ds, "2025-10-02", "pdd_outlet", reviews("b", 2))
     result = _publish(defs, instance, "2025-10-02")
     assert not result.success

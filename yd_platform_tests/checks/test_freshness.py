@@ -17,7 +17,26 @@ def test_due_partition_follows_offset_and_deadline(catalog):
     assert due_partition(badscore, datetime(2025, 10, 2, 9, 59, tzinfo=SH)).period.key == "2025-09-30"
     kpi = catalog.dataset("pdd", "kpi_days")  # T-3 by 12:30
     assert due_partition(kpi, datetime(2025, 10, 5, 13, 0, tzinfo=SH)).period.key == "2025-10-02"
-    assert due_partition(catalog.dataset("pdd", "chat"), datetime(2025, 10, 5, tzinfo=SH)) is None
+
+
+def test_dataset_without_configured_deadline_is_due_after_the_default_grace(catalog):
+    chat = catalog.dataset("pdd", "chat")  # daily T-1, tick 09:00, no deadline configured: due 10:30
+    assert due_partition(chat, datetime(2025, 10, 5, 10, 29, tzinfo=SH)).period.key == "2025-10-03"
+    due = due_partition(chat, datetime(2025, 10, 5, 10, 30, tzinfo=SH))
+    assert due.period.key == "2025-10-04" and due.deadline == datetime(2025, 10, 5, 10, 30, tzinfo=SH)
+    weekly = catalog.dataset("pdd", "kpi_weekly")  # Saturday 12:00 tick, window T-9..T-3
+    assert due_partition(weekly, datetime(2025, 10, 4, 13, 29, tzinfo=SH)).period.key == "2025-09-18"
+    assert due_partition(weekly, datetime(2025, 10, 4, 13, 30, tzinfo=SH)).period.key == "2025-09-25"
+    monthly = catalog.dataset("tm", "kpi_monthly")  # the 3rd at 12:30, last month
+    assert due_partition(monthly, datetime(2025, 10, 3, 14, 0, tzinfo=SH)).period.key == "2025-09"
+
+
+def test_every_dataset_has_a_freshness_check(catalog):
+    from yd_platform.definitions import build_definitions
+
+    keys = build_definitions(catalog).resolve_asset_graph().asset_check_keys
+    for ds in catalog.datasets():
+        assert dg.AssetCheckKey(ods_key(ds), "freshness") in keys, ds.slug
 
 
 def test_sensor_reports_missing_then_present(instance, catalog):

@@ -79,13 +79,17 @@ def test_csv_report_in_gb18030(tmp_path, catalog):
     assert [(r["store_code"], r["sales_amount"], r["orders"]) for r in rows] == [("S01", 10.5, 3), ("S02", None, None)]
 
 
-def test_exact_duplicates_kept_for_the_key_check(tmp_path, catalog):
+def test_exact_duplicates_dropped_and_key_conflicts_kept(tmp_path, catalog):
+    """A repeated export row goes; two different rows under one key stay for `keys_unique`."""
     ds = catalog.dataset("pdd", "badscore")
     store = LocalObjectStore(tmp_path)
     header = ["评价ID", "订单号", "评分"]
-    put_raw(store, ds, "2025-10-01", "s", xlsx([header, ["a", "o1", 5], ["a", "o1", 5], ["b", "o2", 3]]))
+    rows = [header, ["a", "o1", 5], ["a", "o1", 5], ["b", "o2", 3], ["b", "o2", 1], ["a", "o1", 5]]
+    put_raw(store, ds, "2025-10-01", "s", xlsx(rows))
     outcome = merge_partition(store, ds, "2025-10-01")
-    assert outcome.rows == 3 and outcome.duplicates_kept == 1 and outcome.duplicates_dropped == 0
+    records = pq.read_table(tmp_path / outcome.parquet_key).to_pylist()
+    assert [(r["review_id"], r["score"]) for r in records] == [("a", 5), ("b", 3), ("b", 1)]
+    assert outcome.rows == 3 and outcome.duplicates_dropped == 2
 
 
 def test_exact_duplicates_dropped_without_key_columns(tmp_path, catalog):

@@ -15,10 +15,13 @@ class Post:
     query: dict[str, str]
     body: dict
     status: int
+    errcode: int = 0
 
 
 class Receiver:
-    """Answers HTTP 200 `{"errcode": 0}` unless `script` says otherwise (one status per post)."""
+    """Answers HTTP 200 `{"errcode": 0}` unless `script` says otherwise: one entry per post,
+    an HTTP status (errcode -1 unless 200) or a `(status, errcode)` pair such as the
+    robots' rate-limit answer `(200, 45009)`."""
 
     def __init__(self):
         self.posts: list[Post] = []
@@ -30,10 +33,11 @@ class Receiver:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 parsed = urllib.parse.urlsplit(self.path)
-                status = receiver.script.pop(0) if receiver.script else 200
+                answer = receiver.script.pop(0) if receiver.script else 200
+                status, errcode = answer if isinstance(answer, tuple) else (answer, 0 if answer == 200 else -1)
                 query = dict(urllib.parse.parse_qsl(parsed.query))
-                receiver.posts.append(Post(parsed.path, query, body, status))
-                payload = json.dumps({"errcode": 0 if status == 200 else -1, "errmsg": "ok"}).encode()
+                receiver.posts.append(Post(parsed.path, query, body, status, errcode))
+                payload = json.dumps({"errcode": errcode, "errmsg": "ok" if errcode == 0 else "refused"}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -51,7 +55,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def delivered(self, path: str) -> list[Post]:
-        return [p for p in self.posts if p.path == path and p.status == 200]
+        return [p for p in self.posts if p.path == path and p.status == 200 and p.errcode == 0]
 
     def __enter__(self) -> Receiver:
         self.thread.start()

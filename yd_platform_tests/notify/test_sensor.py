@@ -12,7 +12,7 @@ def test_failed_check_from_a_real_run_reaches_wecom(yd_home, instance, catalog, 
     monkeypatch.setenv("YD_WECOM_WEBHOOK_URL", f"{receiver.url}/cgi-bin/webhook/send?key=k-secret")
     defs = build_definitions(catalog)
     ds = catalog.dataset("pdd", "badscore")
-    put_raw(ds, "2025-10-02", "pdd_flagship", reviews("a", 2) + reviews("a", 1))
+    put_raw(ds, "2025-10-02", "pdd_flagship", reviews("a", 2) + reviews("a", 1, score=1))
     defs.resolve_job_def("pdd__badscore__publish").execute_in_process(
         partition_key="2025-10-02", instance=instance, raise_on_error=False)
 

@@ -19,6 +19,7 @@ class FakeDremio:
     jobs: dict[str, dict] = field(default_factory=dict)
     sql_seen: list[str] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
+    personal_tokens: set[str] = field(default_factory=set)
 
     def handle(self, method: str, path: str, headers, body: dict) -> tuple[int, dict]:
         if method == "POST" and path == "/apiv2/login":
@@ -28,7 +29,9 @@ class FakeDremio:
                 return 200, {"token": token, "userName": self.user}
             return 401, {"errorMessage": "Invalid username or password"}
         auth = headers.get("Authorization", "")
-        if not auth.startswith("_dremio") or auth[len("_dremio"):] not in self.tokens:
+        session_ok = auth.startswith("_dremio") and auth[len("_dremio"):] in self.tokens
+        pat_ok = auth.startswith("Bearer ") and auth[len("Bearer "):] in self.personal_tokens
+        if not (session_ok or pat_ok):
             return 401, {"errorMessage": "Unauthorized"}
         if method == "POST" and path == "/api/v3/sql":
             job_id = uuid.uuid4().hex

@@ -42,6 +42,16 @@ def test_refresh_through_the_resource(dremio, catalog):
     assert meta["engine"] == "dremio" and meta["refresh_sql"] == f"ALTER TABLE {QUOTED} REFRESH METADATA"
 
 
+def test_personal_access_token(dremio):
+    fake, url = dremio
+    fake.personal_tokens.add("pat-123")
+    job = DremioClient(url, token="pat-123", poll_seconds=0.01, timeout_seconds=5).refresh_metadata(TABLE)
+    assert job.state == "COMPLETED" and fake.tokens == set()  # no password login happened
+    with pytest.raises(DremioAuthError, match="token is invalid") as err:
+        DremioClient(url, token="pat-wrong", poll_seconds=0.01, timeout_seconds=5).refresh_metadata(TABLE)
+    assert "pat-wrong" not in str(err.value)
+
+
 def test_wrong_password(dremio):
     _, url = dremio
     with pytest.raises(DremioAuthError, match="rejected the login of user 'etl'") as err:

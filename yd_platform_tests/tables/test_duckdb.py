@@ -43,6 +43,14 @@ def test_dataset_without_data_is_empty_with_columns(two_partitions):
     assert result.columns[:3] == ["platform", "shop_id", "sku_id"] and result.columns[-1] == "dt"
 
 
+def test_every_dataset_is_exposed_under_its_names(two_partitions, catalog):
+    for ds in catalog.datasets():
+        long_name = two_partitions.query(f"select count(*) from {ds.table}").rows[0][0]
+        short_name = two_partitions.query(f"select count(*) from {ds.platform}.{ds.code}").rows[0][0]
+        assert long_name == short_name, ds.table
+    assert two_partitions.query("select count(*) from pdd.badscore").rows == [(10,)]
+
+
 def test_query_error_names_sql(two_partitions):
     with pytest.raises(TableQueryError, match="nope") as err:
         two_partitions.query("select nope from pdd.badscore")
