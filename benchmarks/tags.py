@@ -82,11 +82,13 @@ def per_tag_loop(source, tags):
     """One job per tag, then union + group-by: the shape the one-pass engine replaces."""
     from pyspark.sql import functions as F
 
-    from yd_platform.tags.compile import rule_expression
+    from yd_platform.tags.compile import rule_expression, source_types
 
     parts = []
+    types = source_types(source)
     for tag in tags:
-        part = source.filter(rule_expression(tag.rule, TODAY)).select("user_id", F.lit(tag.tag_id).alias("tag_id"))
+        part = (source.filter(rule_expression(tag.rule, TODAY, types))
+                .select("user_id", F.lit(tag.tag_id).alias("tag_id")))
         part = part.persist()
         part.count()
         parts.append(part)

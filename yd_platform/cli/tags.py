@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from yd_platform.resources.core import app_db_from_env
 
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     tp.add_argument("--input", required=True, type=Path,
                     help="users with a user_id column and the rule fields (.csv with header, or .parquet)")
     tp.add_argument("--today", type=date.fromisoformat, default=None,
-                    help="YYYY-MM-DD used by recent_days (default: today)")
+                    help="YYYY-MM-DD used by recent_days (default: today in the tags.yaml timezone)")
     tp.set_defaults(func=run_try)
 
 
@@ -84,7 +85,8 @@ def run_try(args: argparse.Namespace) -> int:
     from yd_platform.tags.engine import USER_COLUMN, collect_tags, tag_users
     from yd_platform.tags.spark import spark_session
 
-    spark = spark_session(load_tags_config())
+    cfg = load_tags_config()
+    spark = spark_session(cfg)
     users = _read_input(spark, args.input)
     if USER_COLUMN not in users.columns:
         print(f"--input {args.input}: no {USER_COLUMN} column (columns: {', '.join(users.columns)})",
@@ -94,7 +96,8 @@ def run_try(args: argparse.Namespace) -> int:
     problems += validation.problems
     for problem in problems:
         print(str(problem), file=sys.stderr)
-    result = collect_tags(tag_users(users, validation.valid, args.today or date.today()))
+    today = args.today or datetime.now(ZoneInfo(cfg.timezone)).date()
+    result = collect_tags(tag_users(users, validation.valid, today))
     for user in sorted(result):
         print(json.dumps({"user_id": user, "tag_ids": result[user]}, ensure_ascii=False))
     return 2 if problems else 0

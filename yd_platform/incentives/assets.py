@@ -153,7 +153,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=daily, kinds={"parquet", "wecom"},
               description="A day's SLA violations per service provider, and one notice per provider "
-                          "for violations not announced before.")
+                          "for violations not announced before (earlier days' failed sends retried).")
     def sla_violations(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
                        app_db: AppDatabaseResource, incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
@@ -176,7 +176,8 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         engine = app_db.engine()
         ledger.ensure_tables(engine)
         new = sla.record_daily(engine, day, items, cfg.sla)
-        delivery = deliver(engine, sla.DAILY_KINDS, day.isoformat(), max_attempts=cfg.sla.max_attempts,
+        # every day's unsent notices, not only this day's: the schedule never reruns a past day
+        delivery = deliver(engine, sla.DAILY_KINDS, None, max_attempts=cfg.sla.max_attempts,
                            interval_seconds=cfg.notices.send_interval_seconds)
         counts = Counter(v["provider"] for v in items)
         counts.update({p: 0 for p in cfg.sla.providers if p not in counts})
@@ -188,7 +189,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=weekly_partitions(cfg), deps=[sla_violations],
               kinds={"wecom"},
               description="The weekly SLA report (Monday to Sunday) to providers with violations, "
-                          "praise to those without.")
+                          "praise to those without (earlier weeks' failed sends retried).")
     def sla_weekly_report(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
                           app_db: AppDatabaseResource) -> dg.MaterializeResult:
         week_start = date.fromisoformat(context.partition_key)
@@ -205,7 +206,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         ledger.ensure_tables(engine)
         with engine.begin() as conn:
             new = ledger.record_pending(conn, notices)
-        delivery = deliver(engine, sla.WEEKLY_KINDS, week_start.isoformat(), max_attempts=cfg.sla.max_attempts,
+        delivery = deliver(engine, sla.WEEKLY_KINDS, None, max_attempts=cfg.sla.max_attempts,
                            interval_seconds=cfg.notices.send_interval_seconds)
         counts = Counter(v["provider"] for v in items)
         counts.update({p: 0 for p in cfg.sla.providers if p not in counts})

@@ -3,6 +3,7 @@ Metabase resource only this stage uses."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -34,6 +35,16 @@ def _asset(name: str) -> dg.AssetKey:
     return dg.AssetKey([GROUP, name])
 
 
+def tick_months(when: datetime, start_month: str) -> list[str]:
+    """The months a tick pulls: the current one, and on the first day of a month the
+    previous one too, so contracts signed after its last tick are still announced and
+    its failed sends are retried."""
+    months = [when.strftime("%Y-%m")]
+    if when.day == 1:
+        months.insert(0, (when.replace(day=1) - timedelta(days=1)).strftime("%Y-%m"))
+    return [m for m in months if m >= start_month]
+
+
 def build_rewards_schedule(cfg: IncentivesConfig, job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     """Every tick pulls the current month for every city and announces new awards."""
 
@@ -41,12 +52,12 @@ def build_rewards_schedule(cfg: IncentivesConfig, job: dg.UnresolvedAssetJobDefi
                  execution_timezone=cfg.timezone, default_status=dg.DefaultScheduleStatus.RUNNING)
     def _schedule(context: dg.ScheduleEvaluationContext):
         when = context.scheduled_execution_time.astimezone(ZoneInfo(cfg.timezone))
-        month = when.strftime("%Y-%m")
-        if month < cfg.start_month:
+        months = tick_months(when, cfg.start_month)
+        if not months:
             return dg.SkipReason(f"campaigns start in {cfg.start_month}")
         return [dg.RunRequest(run_key=f"{month}|{city}|{when.isoformat()}",
                               partition_key=dg.MultiPartitionKey({"month": month, "city": city}))
-                for city in cfg.cities]
+                for month in months for city in cfg.cities]
 
     return _schedule
 

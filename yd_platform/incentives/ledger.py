@@ -83,10 +83,18 @@ def record_pending(conn: sa.Connection, items: list[Notice], now: float | None =
     return insert_ignore(conn, notices, rows)
 
 
-def due(engine: sa.Engine, kinds: list[str], partition_key: str, max_attempts: int) -> list[sa.Row]:
+def _in_scope(kinds: list[str], partition_key: str | None) -> list:
+    """Notices of `kinds` in one partition, or in every partition when None."""
+    scope = [notices.c.kind.in_(kinds)]
+    if partition_key is not None:
+        scope.append(notices.c.partition_key == partition_key)
+    return scope
+
+
+def due(engine: sa.Engine, kinds: list[str], partition_key: str | None, max_attempts: int) -> list[sa.Row]:
     with engine.connect() as conn:
         return list(conn.execute(
-            sa.select(notices).where(notices.c.kind.in_(kinds), notices.c.partition_key == partition_key,
+            sa.select(notices).where(*_in_scope(kinds, partition_key),
                                      notices.c.status == PENDING, notices.c.attempts < max_attempts)
             .order_by(notices.c.created_at, notices.c.notice_id)))
 
@@ -118,11 +126,11 @@ def statuses(engine: sa.Engine, kinds: list[str], partition_key: str) -> dict[st
             .where(notices.c.kind.in_(kinds), notices.c.partition_key == partition_key)).all())
 
 
-def stuck_sending(engine: sa.Engine, kinds: list[str], partition_key: str, older_than: float) -> list[str]:
+def stuck_sending(engine: sa.Engine, kinds: list[str], partition_key: str | None, older_than: float) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(
             sa.select(notices.c.notice_id).where(
-                notices.c.kind.in_(kinds), notices.c.partition_key == partition_key,
+                *_in_scope(kinds, partition_key),
                 notices.c.status == SENDING, notices.c.updated_at < older_than)).scalars())
 
 

@@ -39,13 +39,14 @@ def _appeal(contact: str) -> str:
     return f"运营人员{contact}"
 
 
-def sla_daily_text(provider: str, day: date, violations: list[dict], contact: str) -> str:
+def sla_daily_text(provider: str, day: date, violations: list[dict], contact: str, part: str = "") -> str:
+    """`part` ("（1/2）") marks one of several messages when the violations do not fit one."""
     lines = [
         f"工单编号：{v['order_no']}\n建单时间：{v['created_at']}\n管家：{v['housekeeper']}\n"
         f"违规类型：{v['kind']}\n违规描述：{v['memo']}\n"
         for v in violations
     ]
-    return (f"📢 超时情况通报\n\n服务商：{provider}\n日期：{day.isoformat()}\n\n" + "\n".join(lines)
+    return (f"📢 超时情况通报{part}\n\n服务商：{provider}\n日期：{day.isoformat()}\n\n" + "\n".join(lines)
             + f"\n说明：以上数据为服务商昨日工单超时统计，如有异议请于下周一十二点前联系{_appeal(contact)}申诉。")
 
 
@@ -54,9 +55,9 @@ def week_bounds(week_start: date) -> tuple[date, date, date]:
     return week_start, week_start + timedelta(days=6), week_start + timedelta(days=7)
 
 
-def sla_weekly_text(provider: str, week_start: date, violations: list[dict], contact: str) -> str:
+def sla_weekly_text(provider: str, week_start: date, violations: list[dict], contact: str, part: str = "") -> str:
     first, last, appeal_day = week_bounds(week_start)
-    body = f"数据周期: {first:%Y.%m.%d}-{last:%Y.%m.%d}\n服务商: {provider}\n\n"
+    body = f"数据周期: {first:%Y.%m.%d}-{last:%Y.%m.%d}{part}\n服务商: {provider}\n\n"
     for v in violations:
         body += f"- 工单编号：{v['order_no']} 管家：{v['housekeeper']} 违规类型：{v['kind']}\n"
     body += f"\n如有异议，请于 {appeal_day:%Y} 年{appeal_day:%m}月{appeal_day:%d}日 24 时前，联系{_appeal(contact)}申诉"

@@ -46,10 +46,11 @@ def _payload(msgtype: str, body: str) -> dict:
     return markdown_payload(body) if msgtype == "markdown" else text_payload(body)
 
 
-def deliver(engine: sa.Engine, kinds: list[str], partition_key: str, *, max_attempts: int,
+def deliver(engine: sa.Engine, kinds: list[str], partition_key: str | None, *, max_attempts: int,
             interval_seconds: float = 0.0, clock: Callable[[], float] = time.time,
             sleep: Callable[[float], None] = time.sleep) -> Delivery:
-    """Send every due notice of `kinds` in `partition_key`; stop early when rate limited."""
+    """Send every due notice of `kinds` in `partition_key` (None: in every partition, oldest
+    first); stop early when rate limited."""
     report = Delivery(unconfirmed=ledger.stuck_sending(engine, kinds, partition_key,
                                                        clock() - UNCONFIRMED_AFTER_SECONDS))
     first = True

@@ -5,10 +5,16 @@ is in the source schema; values only through `F.lit(value)`; nothing is pasted i
 SQL string. Every leaf is wrapped in `coalesce(expr, false)`, so a comparison with null
 is false (the null operators are the exception by nature), and `NOT` of a null
 comparison is true.
+
+Spark 4 runs in ANSI mode, where a failed cast aborts the whole job. So a `date` rule
+on a string field reads it with `try_cast` (a malformed value is null, hence no match),
+and list values are `try_cast` to the field's element type when the source types are
+known (`"app"` can never be in a list of numbers; it must not stop every other tag).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from functools import reduce
 from typing import Any
@@ -38,11 +44,32 @@ def schema_kinds(df: DataFrame) -> dict[str, str]:
     return kinds
 
 
+Types = Mapping[str, T.DataType]
+
+
 def _date(value: str) -> Column:
     return F.lit(date.fromisoformat(value))
 
 
-def _leaf(node: dict[str, Any], today: date) -> Column:
+def _element_type(field: str, types: Types | None) -> T.DataType | None:
+    t = (types or {}).get(field)
+    return t.elementType if isinstance(t, T.ArrayType) else None
+
+
+def _list_leaf(col: Column, op: str, value: Any, element: T.DataType | None) -> Column:
+    def item(v: Any) -> Column:
+        # each value on its own: an array of mixed literals would itself be an ANSI cast
+        return F.lit(v).try_cast(element) if element is not None else F.lit(v)
+
+    if op == "contains":
+        return F.array_contains(col, item(value))
+    overlap = F.arrays_overlap(col, F.array(*[item(v) for v in value]))
+    # arrays_overlap is null when the arrays only share nothing but nulls; treat as no overlap.
+    overlap = F.coalesce(overlap, F.lit(False))
+    return overlap if op == "in" else (~overlap & col.isNotNull())
+
+
+def _leaf(node: dict[str, Any], today: date, types: Types | None = None) -> Column:
     kind, op, value = node["type"], node["operator"], node.get("value")
     col = F.col(node["field"])
     if op == "is_null":
@@ -50,7 +77,7 @@ def _leaf(node: dict[str, Any], today: date) -> Column:
     if op == "is_not_null":
         return col.isNotNull()
     if kind == "date":
-        col = F.to_date(col)
+        col = col.try_cast(T.DateType())
         lit = (lambda v: _date(v))
     else:
         lit = F.lit
@@ -58,12 +85,7 @@ def _leaf(node: dict[str, Any], today: date) -> Column:
         start = F.date_sub(F.lit(today), int(value))
         return (col >= start) & (col <= F.lit(today))
     if kind == "list":
-        if op == "contains":
-            return F.array_contains(col, F.lit(value))
-        overlap = F.arrays_overlap(col, F.array(*[F.lit(v) for v in value]))
-        # arrays_overlap is null when the arrays only share nothing but nulls; treat as no overlap.
-        overlap = F.coalesce(overlap, F.lit(False))
-        return overlap if op == "in" else (~overlap & col.isNotNull())
+        return _list_leaf(col, op, value, _element_type(node["field"], types))
     if op in RANGE_OPERATORS:
         return col.between(lit(value[0]), lit(value[1]))
     if op == "in":
@@ -85,11 +107,16 @@ def _leaf(node: dict[str, Any], today: date) -> Column:
     }[op]()
 
 
-def rule_expression(node: dict[str, Any], today: date) -> Column:
-    """A boolean, never-null Column for a validated rule."""
+def source_types(df: DataFrame) -> dict[str, T.DataType]:
+    """Field -> Spark type of the tag source, for `rule_expression(..., types=)`."""
+    return {f.name: f.dataType for f in df.schema.fields}
+
+
+def rule_expression(node: dict[str, Any], today: date, types: Types | None = None) -> Column:
+    """A boolean, never-null Column for a validated rule (`types`: see `source_types`)."""
     if "logic" not in node and "conditions" not in node:
-        return F.coalesce(_leaf(node, today), F.lit(False))
-    parts = [rule_expression(child, today) for child in node["conditions"]]
+        return F.coalesce(_leaf(node, today, types), F.lit(False))
+    parts = [rule_expression(child, today, types) for child in node["conditions"]]
     if node["logic"] == "AND":
         return reduce(lambda a, b: a & b, parts)
     any_part = reduce(lambda a, b: a | b, parts)

@@ -28,6 +28,11 @@ EMPTY_TYPES = {"number": "double", "string": "string", "date": "date", "boolean"
                "list": "array<string>"}
 ADDED_COLUMNS = {"platform": "string", "shop_id": "string", "period": "string",
                  "period_start": "date", "period_end": "date"}
+LOCAL_DRIVER = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+
+
+def is_local_master(master: str) -> bool:
+    return master == "local" or master.startswith("local[")
 
 
 class TagsConfigError(ValueError):
@@ -88,9 +93,18 @@ class TagsConfig(_Model):
     spark: SparkSettings = SparkSettings()
     write: WriteSettings = WriteSettings()
 
+    def spark_master(self) -> str:
+        return env("YD_SPARK_MASTER") or self.spark.master
+
     def spark_config(self) -> dict[str, str]:
-        """Spark settings with the master from YD_SPARK_MASTER when set."""
-        return {**self.spark.config, "spark.master": env("YD_SPARK_MASTER") or self.spark.master}
+        """Spark settings with the master from YD_SPARK_MASTER when set.
+
+        A local master binds the driver to the loopback address; a cluster's executors
+        must reach the driver, so there Spark's own choice (or spark.config) applies.
+        """
+        master = self.spark_master()
+        local = LOCAL_DRIVER if is_local_master(master) else {}
+        return {**local, **self.spark.config, "spark.master": master}
 
 
 def _column_kinds(ds: DatasetSpec) -> dict[str, str]:

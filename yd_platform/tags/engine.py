@@ -13,7 +13,7 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from yd_platform.tags.compile import rule_expression
+from yd_platform.tags.compile import rule_expression, source_types
 from yd_platform.tags.rules import TagRule
 
 USER_COLUMN = "user_id"
@@ -35,7 +35,8 @@ def tag_users(source: DataFrame, tags: list[TagRule], today: date,
     if not ordered:
         return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
                              F.array().cast("array<int>").alias("tag_ids")).limit(0)
-    matched = F.array(*[F.when(rule_expression(t.rule, today), F.lit(t.tag_id)) for t in ordered])
+    types = source_types(source)
+    matched = F.array(*[F.when(rule_expression(t.rule, today, types), F.lit(t.tag_id)) for t in ordered])
     return (
         source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
                       F.array_sort(F.array_compact(matched)).alias("tag_ids"))

@@ -4,6 +4,12 @@ system's REST trigger did): for back-end services and operators' scripts.
     from yd_platform.tags.graphql import trigger_user_tags, wait_for_run
     run_id = trigger_user_tags("http://127.0.0.1:3000", tag_ids=[1, 3], user_ids=["u1"])
     print(wait_for_run("http://127.0.0.1:3000", run_id))   # DagsterRunStatus.SUCCESS
+
+Without tag_ids every active tag runs (task-all); user_ids alone is task-users. The same
+run from a shell:
+
+    dagster job launch -w workspace.yaml -j user_tags_job \
+        --config-json '{"ops": {"user_tags": {"config": {"tag_ids": [1, 3], "user_ids": ["u1"]}}}}'
 """
 
 from __future__ import annotations

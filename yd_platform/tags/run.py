@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from yd_platform.catalog import Catalog
+from yd_platform.settings import env
 from yd_platform.tags.compile import schema_kinds
 from yd_platform.tags.config import TagsConfig
 from yd_platform.tags.engine import collect_tags, tag_users
@@ -24,6 +25,15 @@ from yd_platform.tags.features import build_feature_source
 from yd_platform.tags.rules import validate_tags
 from yd_platform.tags.store import ensure_tables, load_tags
 from yd_platform.tags.write import WriteSummary, write_user_tags
+
+
+def staging_root() -> str | None:
+    """Where MinIO partitions are staged for Spark (YD_TAGS_STAGING_DIR, default the temp
+    folder); on a cluster it must be a folder the workers see at the same path."""
+    root = env("YD_TAGS_STAGING_DIR")
+    if root:
+        Path(root).mkdir(parents=True, exist_ok=True)
+    return root
 
 
 class TagRunError(RuntimeError):
@@ -78,7 +88,7 @@ def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Cat
             raise TagRunError(f"none of the requested tag ids {tag_ids} is an active tag with an active rule")
         log("no active tags with rules: nothing to compute")
         return report
-    with tempfile.TemporaryDirectory(prefix="yd-tags-") as staging:
+    with tempfile.TemporaryDirectory(prefix="yd-tags-", dir=staging_root()) as staging:
         source, report.files_read = build_feature_source(spark, cfg, catalog, store, today, Path(staging))
         validation = validate_tags(tags, schema_kinds(source))
         report.problems = [str(p) for p in validation.problems]

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from yd_platform.tags.lock import user_tags_writer
 from yd_platform.tags.store import ensure_tables, now_utc, read_user_tags, tag_names, upsert_rows
 
 
@@ -76,11 +77,13 @@ def write_user_tags(engine: sa.Engine, new: dict[str, list[int]], evaluated: Ite
     """Merge `new` (user -> matched tag ids among `evaluated`) into user_tags.
 
     `user_ids` limits the run to those users (task-users); otherwise every user is in
-    scope and users absent from `new` lose the evaluated tags.
+    scope and users absent from `new` lose the evaluated tags. The read and the write
+    happen under the user_tags write lock, so concurrent runs merge one after the other.
     """
     ensure_tables(engine)
     scope = {str(u) for u in user_ids} if user_ids else None
-    existing = read_user_tags(engine, scope)
-    rows, summary = plan_rows(new, existing, set(evaluated), tag_names(engine), now or now_utc(), scope)
-    upsert_rows(engine, rows, batch_size)
+    with user_tags_writer(engine):
+        existing = read_user_tags(engine, scope)
+        rows, summary = plan_rows(new, existing, set(evaluated), tag_names(engine), now or now_utc(), scope)
+        upsert_rows(engine, rows, batch_size)
     return summary

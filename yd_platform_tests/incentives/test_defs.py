@@ -40,6 +40,21 @@ def test_rewards_schedule_requests_the_current_month_for_every_city(cfg, instanc
     assert sorted(r.partition_key for r in data.run_requests) == ["BJ|2025-06", "SH|2025-06"]
 
 
+def test_first_day_of_a_month_also_pulls_the_previous_month(cfg, instance, yd_home):
+    """Contracts signed after the last tick of a month (and its failed sends) are not lost."""
+    defs = _with_core(build_incentive_defs(cfg))
+    schedule = defs.resolve_schedule_def("incentives_rewards_schedule")
+    cases = [(datetime(2025, 7, 1, 8, 0, tzinfo=SH), ["BJ|2025-06", "BJ|2025-07", "SH|2025-06", "SH|2025-07"]),
+             (datetime(2025, 7, 2, 8, 0, tzinfo=SH), ["BJ|2025-07", "SH|2025-07"]),
+             (datetime(2025, 5, 1, 8, 0, tzinfo=SH), ["BJ|2025-05", "SH|2025-05"])]  # start_month: no April
+    for when, partitions in cases:
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                       repository_def=defs.get_repository_def()) as ctx:
+            data = schedule.evaluate_tick(ctx)
+        assert sorted(r.partition_key for r in data.run_requests) == partitions, when
+        assert len({r.run_key for r in data.run_requests}) == len(partitions)
+
+
 def test_sla_schedules_request_yesterday_and_last_week(cfg, instance, yd_home):
     defs = _with_core(build_incentive_defs(cfg))
     repo = defs.get_repository_def()

@@ -123,3 +123,16 @@ def test_month_without_rules_awards_nothing(cfg, robot, instance, yd_home, sqlit
     assert result.success
     assert materialization(result, "rewards")["rules"] == "none for this city and month"
     assert robot.messages == []
+
+
+def test_markdown_notices_go_out_as_markdown(cfg, robot, instance, yd_home, sqlite_url):
+    markdown = cfg.model_copy(update={"notices": cfg.notices.model_copy(update={"msgtype": "markdown"})})
+    result = run(markdown, REWARD_ASSETS, PARTITION, instance, yd_home, sqlite_url)
+    assert result.success
+    assert len(robot.messages) == len(_expected_awards(cfg))
+    assert {m["msgtype"] for m in robot.messages} == {"markdown"}
+    first = robot.messages[0]["markdown"]["content"]
+    assert first.startswith("## 🧨 签约喜报 🧨\n恭喜 **")
+    assert '<font color="warning">达成 ' in first and "累计计入业绩 **" in first
+    run(markdown, REWARD_ASSETS, PARTITION, instance, yd_home, sqlite_url)
+    assert len(robot.messages) == len(_expected_awards(cfg))

@@ -111,3 +111,50 @@ def test_demo_source_is_deterministic(cfg, robot, instance, yd_home, sqlite_url)
     assert a["source"] == "demo" and a["violations"] == b["violations"]
     assert a["per_provider"] == b["per_provider"]
     assert b["newly_recorded"] == 0
+
+
+def _busy_day(day: str, count: int) -> list[dict]:
+    return [{"_id": f"B{i:02d}", "orgName": "甲装饰公司", "orderNum": f"GD9{i:03d}",
+             "saCreateTime": f"{day}T{8 + i // 6:02d}:{i % 6 * 10:02d}:00+08:00", "supervisorName": "马明超",
+             "msg": "超时", "memo": "分单后4小时内未联系客户，客户多次催促仍未上门"} for i in range(count)]
+
+
+def test_many_violations_are_split_to_fit_the_robot_limit(cfg, robot, instance, yd_home, sqlite_url):
+    """The robot cuts text at 2048 bytes: a long list goes out as numbered messages, none cut."""
+    busy = {"2025-09-22": _busy_day("2025-09-22", 30)}
+    with FakeMetabase({21: lambda params: busy.get(params["date"], [])}) as server:
+        for day in _days():
+            assert run(cfg, ("sla_violations",), day, instance, yd_home, sqlite_url, _resource(server)).success
+    daily = robot.texts()
+    assert len(daily) > 1
+    assert all(len(t.encode("utf-8")) <= 2048 for t in daily)
+    assert [t.split("\n")[0] for t in daily] == [f"📢 超时情况通报（{i}/{len(daily)}）" for i in range(1, len(daily) + 1)]
+    announced = [line for t in daily for line in t.splitlines() if line.startswith("工单编号：")]
+    assert announced == [f"工单编号：GD9{i:03d}" for i in range(30)]
+    assert all(t.endswith("联系运营人员王金申诉。") for t in daily)
+
+    assert run(cfg, ("sla_weekly_report",), WEEK.isoformat(), instance, yd_home, sqlite_url).success
+    weekly = [t for t in robot.texts()[len(daily):] if t.startswith("数据周期")]
+    assert len(weekly) > 1 and all(len(t.encode("utf-8")) <= 2048 for t in weekly)
+    assert weekly[0].startswith(f"数据周期: 2025.09.22-2025.09.28（1/{len(weekly)}）\n服务商: 甲装饰公司\n")
+    reported = [line for t in weekly for line in t.splitlines() if line.startswith("- 工单编号：")]
+    assert [line.split()[1] for line in reported] == [f"工单编号：GD9{i:03d}" for i in range(30)]
+
+    again = run(cfg, ("sla_weekly_report",), WEEK.isoformat(), instance, yd_home, sqlite_url)
+    assert again.success and len(robot.messages) == len(daily) + len(weekly) + 2  # + praise for 乙, 丙
+
+
+def test_a_failed_daily_notice_is_retried_by_the_next_day(cfg, robot, instance, yd_home, sqlite_url, metabase):
+    robot.mode = "500"
+    failed = run(cfg, ("sla_violations",), "2025-09-22", instance, yd_home, sqlite_url, _resource(metabase))
+    assert not failed.success
+    assert [(r.status, r.attempts) for r in ledger_rows(sqlite_url, "sla")] == [(ledger.PENDING, 1)]
+
+    robot.mode = "ok"
+    quiet = run(cfg, ("sla_violations",), "2025-09-23", instance, yd_home, sqlite_url, _resource(metabase))
+    assert quiet.success
+    assert materialization(quiet, "sla_violations")["notices_sent"] == 1
+    assert "日期：2025-09-22" in robot.texts()[0]
+    assert {r.status for r in ledger_rows(sqlite_url, "sla")} == {ledger.SENT}
+    run(cfg, ("sla_violations",), "2025-09-23", instance, yd_home, sqlite_url, _resource(metabase))
+    assert len(robot.messages) == 1

@@ -120,3 +120,19 @@ def test_all_tags_in_one_pass_sorted_per_user(users):
 def test_user_ids_restrict_the_run(users):
     tags = [TagRule(2, "adult", leaf("age", ">=", 18))]
     assert collect_tags(tag_users(users, tags, TODAY, user_ids=["u2", "u3", "nobody"])) == {"u2": [2]}
+
+
+def test_malformed_values_do_not_stop_the_pass(spark):
+    """Spark's ANSI mode aborts a job on a failed cast; a bad value in one row must only
+    make that row's comparison false, and every other tag still runs."""
+    rows = spark.createDataFrame([("u1", "2025-10-08", ["app"], [1, 2]), ("u2", "garbage", ["web"], [3]),
+                                  ("u3", "2025/10/08", None, None)],
+                                 "user_id string, seen string, channels array<string>, shops array<bigint>")
+    tags = [TagRule(1, "recent", leaf("seen", "recent_days", 7, "date")),
+            TagRule(2, "after", leaf("seen", ">", "2025-01-01", "date")),
+            TagRule(3, "numbers in a string list", leaf("channels", "in", [1, 2], "list")),
+            TagRule(4, "string in a number list", leaf("shops", "contains", "x", "list")),
+            TagRule(5, "mixed values", leaf("shops", "in", ["x", 3], "list")),
+            TagRule(6, "none of them", leaf("shops", "not_in", ["x"], "list")),
+            TagRule(7, "web", leaf("channels", "contains", "web", "list"))]
+    assert collect_tags(tag_users(rows, tags, TODAY)) == {"u1": [1, 2, 6], "u2": [5, 6, 7]}

@@ -1,0 +1,70 @@
+"""Concurrent user_tags runs merge one after the other (MariaDB named lock, SQLite lock file)."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from yd_platform.resources.app_db import AppDatabaseResource
+from yd_platform.tags.lock import UserTagsLockTimeout, user_tags_writer
+from yd_platform.tags.store import ensure_tables, read_user_tags
+from yd_platform.tags import write
+from yd_platform.tags.write import write_user_tags
+
+USERS = [f"u{i:04d}" for i in range(300)]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.slow)])
+def engine(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'app.db'}" if request.param == "sqlite" else request.getfixturevalue("mysql_url")
+    engine = AppDatabaseResource(url=url).engine()
+    ensure_tables(engine)
+    yield engine
+    if request.param == "mariadb":
+        engine.dispose()
+
+
+def test_concurrent_runs_for_different_tags_keep_both(engine, monkeypatch):
+    # Each run pauses between reading the current tags and writing its merge, the window
+    # in which an unlocked second run would read the same rows and overwrite the first.
+    # With the lock the first run waits here alone until the barrier gives up (2 s).
+    both_read = threading.Barrier(2, timeout=2)
+    real_plan = write.plan_rows
+
+    def slow_plan(*args, **kwargs):
+        try:
+            both_read.wait()  # only reached by both at once when nothing serialises them
+        except threading.BrokenBarrierError:
+            pass
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(write, "plan_rows", slow_plan)
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(write_user_tags, engine, {u: [tag] for u in USERS}, [tag]) for tag in (3, 5)]
+        for run in runs:
+            run.result()
+    rows = read_user_tags(engine)
+    assert len(rows) == len(USERS)
+    assert {tuple(r["tag_ids"]) for r in rows.values()} == {(3, 5)}
+
+
+def test_held_lock_makes_the_other_writer_wait_then_give_up_with_the_reason(engine):
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with user_tags_writer(engine):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(UserTagsLockTimeout, match="another run held the write lock"):
+            with user_tags_writer(engine, timeout=1):
+                pass
+    finally:
+        release.set()
+        holder.join(10)
+    with user_tags_writer(engine, timeout=5):  # free again once the holder is done
+        pass
