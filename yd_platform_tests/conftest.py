@@ -7,7 +7,6 @@ unless YD_TEST_MYSQL_URL points elsewhere (a server URL without database name).
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 
 from yd_platform.catalog import Catalog, load_catalog
 from yd_platform.resources.object_store import ObjectStoreResource
+from yd_platform_tests.processes import free_port
 
 MYSQL_SERVER_URL = os.environ.get("YD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
@@ -61,11 +61,6 @@ def mysql_url() -> Iterator[str]:
         server.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
@@ -75,7 +70,7 @@ def s3_server() -> Iterator[str]:
     """
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -2,7 +2,8 @@
 
 `run` executes what the schedules would request on a day (collect every shop, then
 merge and publish) in-process on the local instance. `up` prepares the embedded
-instance, runs yesterday's daily plan once and starts the Dagster UI and daemon.
+instance, runs today's daily schedule ticks once (each dataset's T+offset period) and
+starts the Dagster UI and daemon.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from yd_platform.settings import PACKAGE_DIR, yd_home
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--platforms", nargs="+", metavar="PLATFORM")
     run.set_defaults(func=run_cmd)
 
-    up = sub.add_parser("up", help="embedded default: run yesterday's plan once, then serve the UI")
+    up = sub.add_parser("up", help="embedded default: run today's daily plan once, then serve the UI")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", default="3000")
     up.add_argument("--skip-run", action="store_true", help="start the UI without the first run")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from yd_platform_tests.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.sys.executable).parent
@@ -27,11 +27,6 @@ BUCKET = "warehouse"
 # Variables of the embedded default and of other production parts that must not leak in.
 CLEARED = ("YD_OBJECT_STORE", "YD_TABLE_ENGINE", "YD_APP_DB_URL", "YD_SHOPS_SOURCE", "YD_CATALOG")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
