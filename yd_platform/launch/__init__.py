@@ -4,7 +4,8 @@ from yd_platform.launch.client import (
     LaunchError,
     RunLauncher,
     RunOutcome,
+    RunTimeout,
     partition_tags,
 )
 
-__all__ = ["LaunchError", "RunLauncher", "RunOutcome", "partition_tags"]
+__all__ = ["LaunchError", "RunLauncher", "RunOutcome", "RunTimeout", "partition_tags"]

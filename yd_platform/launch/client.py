@@ -26,6 +26,10 @@ class LaunchError(RuntimeError):
     """Submitting or following a run failed; the message names the job and the webserver."""
 
 
+class RunTimeout(LaunchError, TimeoutError):
+    """The run did not finish within the wait; it goes on running."""
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     run_id: str
@@ -75,7 +79,7 @@ class RunLauncher:
         )
 
     def submit(self, job: str, partition: str | None = None,
-               tags: Mapping[str, str] | None = None) -> str:
+               tags: Mapping[str, str] | None = None, run_config: Mapping | None = None) -> str:
         """Submit `job` (for one partition, if given); returns the new run id."""
         all_tags = {**partition_tags(partition), **dict(tags or {})}
         try:
@@ -83,6 +87,7 @@ class RunLauncher:
                 job,
                 repository_location_name=self.location,
                 repository_name=self.repository,
+                run_config=run_config,
                 tags=all_tags,
             )
         except DagsterGraphQLClientError as exc:
@@ -95,12 +100,12 @@ class RunLauncher:
             raise LaunchError(f"{self.url}: reading run {run_id} failed: {exc}") from exc
 
     def wait(self, run_id: str, timeout: float = 600, poll: float = 2.0) -> RunOutcome:
-        """Poll until the run finishes; raises LaunchError after `timeout` seconds."""
+        """Poll until the run finishes; raises RunTimeout after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         status = self.status(run_id)
         while status not in FINISHED:
             if time.monotonic() > deadline:
-                raise LaunchError(f"{self.url}: run {run_id} still {status.value} after {timeout:.0f}s")
+                raise RunTimeout(f"{self.url}: run {run_id} still {status.value} after {timeout:.0f}s")
             time.sleep(poll)
             status = self.status(run_id)
         return RunOutcome(run_id, status)

@@ -14,20 +14,11 @@ run from a shell:
 
 from __future__ import annotations
 
-import time
-from urllib.parse import urlparse
-
 import dagster as dg
-from dagster_graphql import DagsterGraphQLClient
+
+from yd_platform.launch import RunLauncher
 
 JOB = "user_tags_job"
-FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-
-
-def client_for(url: str) -> DagsterGraphQLClient:
-    parsed = urlparse(url if "://" in url else f"http://{url}")
-    return DagsterGraphQLClient(parsed.hostname or "127.0.0.1", port_number=parsed.port,
-                                use_https=parsed.scheme == "https", path_prefix=parsed.path.rstrip("/"))
 
 
 def run_config(tag_ids: list[int] | None = None, user_ids: list[str] | None = None,
@@ -42,19 +33,9 @@ def run_config(tag_ids: list[int] | None = None, user_ids: list[str] | None = No
 def trigger_user_tags(url: str, tag_ids: list[int] | None = None, user_ids: list[str] | None = None,
                       today: str | None = None, location: str = "yd_platform") -> str:
     """Submit a run; returns its run id (the instance's run coordinator decides when it starts)."""
-    return client_for(url).submit_job_execution(JOB, repository_location_name=location,
-                                                repository_name="__repository__",
-                                                run_config=run_config(tag_ids, user_ids, today))
+    return RunLauncher(url, location=location).submit(JOB, run_config=run_config(tag_ids, user_ids, today))
 
 
 def wait_for_run(url: str, run_id: str, timeout: float = 3600, poll: float = 3) -> dg.DagsterRunStatus:
-    """Poll until the run finishes (or raise TimeoutError naming the run)."""
-    client = client_for(url)
-    deadline = time.monotonic() + timeout
-    while True:
-        status = client.get_run_status(run_id)
-        if status in FINISHED:
-            return status
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} of {JOB} still {status.value} after {timeout:.0f}s")
-        time.sleep(poll)
+    """Poll until the run finishes (or raise RunTimeout, a TimeoutError naming the run)."""
+    return RunLauncher(url).wait(run_id, timeout=timeout, poll=poll).status

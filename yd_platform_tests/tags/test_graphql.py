@@ -17,7 +17,8 @@ import pytest
 from yd_platform.resources.app_db import engine_for
 from yd_platform.resources.core import object_store_from_env
 from yd_platform.settings import app_db_url
-from yd_platform.tags.graphql import client_for, run_config, trigger_user_tags, wait_for_run
+from yd_platform.launch import RunLauncher
+from yd_platform.tags.graphql import run_config, trigger_user_tags, wait_for_run
 from yd_platform.tags.store import read_user_tags, save_tag
 from yd_platform_tests.tags.ods_data import write_chat_ods
 from yd_platform_tests.processes import free_port, stop
@@ -39,8 +40,8 @@ def test_run_config_of_the_launch_modes():
         "tag_ids": [5], "user_ids": ["u1", "2"], "today": "2025-10-02"}
 
 
-def test_client_for_parses_the_webserver_url():
-    client = client_for("https://dagster.example.com:8443/ops")
+def test_launcher_parses_the_webserver_url():
+    client = RunLauncher("https://dagster.example.com:8443/ops").client
     assert client._url == "https://dagster.example.com:8443/ops/graphql"
 
 
