@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.pipeline.layout import merged_parquet, ods_partition_prefix
+from yd_platform.pipeline.layout import merged_parquet
+from yd_platform.tables.ods import ods_files
 
 STAGES = ("merged", "ods")
 
@@ -23,7 +24,7 @@ def partition_objects(store, ds: DatasetSpec, stage: str, partition: str) -> lis
         key = merged_parquet(ds, partition)
         return [key] if store.exists(key) else []
     if stage == "ods":
-        return [o.key for o in store.list(ods_partition_prefix(ds, partition)) if o.key.endswith(".parquet")]
+        return ods_files(store, ds, partition)
     raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
 
 
@@ -36,9 +37,18 @@ def read_partition(store, ds: DatasetSpec, stage: str, partition: str) -> pa.Tab
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
 
 
-def partition_row_count(store, ds: DatasetSpec, stage: str, partition: str) -> int | None:
-    """Row count from the parquet footers only, or None when the partition is absent."""
+def partition_row_count(store, arrow_fs, ds: DatasetSpec, stage: str, partition: str) -> int | None:
+    """Row count from the parquet footers only, or None when the partition is absent.
+
+    `arrow_fs` is the object store's `(filesystem, base)`: the footer is read with ranged
+    reads instead of downloading every file of the trailing partitions.
+    """
     keys = partition_objects(store, ds, stage, partition)
     if not keys:
         return None
-    return sum(pq.ParquetFile(io.BytesIO(store.get_bytes(k))).metadata.num_rows for k in keys)
+    filesystem, base = arrow_fs
+    total = 0
+    for key in keys:
+        with filesystem.open_input_file(f"{base}/{key}") as f:
+            total += pq.ParquetFile(f).metadata.num_rows
+    return total

@@ -6,6 +6,8 @@ are partitioned like the asset, so the UI shows a status per period. `rows_nonze
 partition (ods after merged, user_tags after ods).
 """
 
+from collections.abc import Callable
+from functools import cache
 
 import dagster as dg
 
@@ -45,14 +47,12 @@ def active_shops(context, catalog: Catalog, platform: str) -> list[str]:
     return [s.id for s in context.resources.shop_source.active_shops(catalog, platform)]
 
 
-def evaluate_partition(store, ds: DatasetSpec, stage: str, key: str, shops: list[str]) -> dict[str, evaluate.Outcome]:
+def evaluate_partition(store, ds: DatasetSpec, stage: str, key: str, shops: list[str],
+                       row_count: Callable[[str], int | None]) -> dict[str, evaluate.Outcome]:
+    """`row_count(key)` gives an earlier partition's row count (None when absent)."""
     table = read_partition(store, ds, stage, key)
     rows = 0 if table is None else table.num_rows
-    history = [
-        n for n in (partition_row_count(store, ds, stage, k)
-                    for k in previous_keys(ds, key, ds.checks.volume_lookback))
-        if n is not None
-    ]
+    history = [n for n in map(row_count, previous_keys(ds, key, ds.checks.volume_lookback)) if n is not None]
     return {
         "rows_nonzero": evaluate.row_count(table),
         "shops_present": evaluate.shops_present(table, shops),
@@ -113,8 +113,12 @@ def build_data_checks(catalog: Catalog, ds: DatasetSpec, stage: str) -> dg.Asset
     )
     def _checks(context: dg.AssetCheckExecutionContext):
         store = context.resources.object_store.client()
+        arrow_fs = context.resources.object_store.arrow_filesystem()
         shops = active_shops(context, catalog, ds.platform)
-        per_key = {key: evaluate_partition(store, ds, stage, key, shops) for key in context.partition_keys}
+        # A range run's partitions share most of their trailing history: count each once.
+        row_count = cache(lambda key: partition_row_count(store, arrow_fs, ds, stage, key))
+        per_key = {key: evaluate_partition(store, ds, stage, key, shops, row_count)
+                   for key in context.partition_keys}
         for name, (severity, _blocking, _text) in DATA_CHECKS.items():
             passed, description, metadata = combine({k: o[name] for k, o in per_key.items()})
             yield dg.AssetCheckResult(asset_key=asset_key, check_name=name, passed=passed,

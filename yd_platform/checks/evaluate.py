@@ -12,10 +12,11 @@ import pandas as pd
 import pyarrow as pa
 
 from yd_platform.catalog import DatasetSpec
+from yd_platform.merge.schema import LEADING_COLUMNS, TRAILING_COLUMNS
 
 SAMPLE_SIZE = 5
 # Columns the merge stage adds in front of / after the report's own columns.
-MERGE_COLUMNS = ("platform", "shop_id", "period")
+MERGE_COLUMNS = tuple(name for name, _ in (*LEADING_COLUMNS, *TRAILING_COLUMNS))
 TRUE_FALSE = {"true", "false", "1", "0", "yes", "no", "是", "否", "y", "n"}
 
 

@@ -2,23 +2,25 @@
 
 
 from collections import defaultdict
+from collections.abc import Callable
+from functools import lru_cache
 
 import dagster as dg
+import pyarrow as pa
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.checks.data import read_partition
 from yd_platform.checks.dataset_checks import WITH_ASSET, combine
 from yd_platform.checks.history import previous_key
-from yd_platform.checks.rules import AlertRule, run_rule
+from yd_platform.checks.rules import AlertRule, run_rules
 from yd_platform.pipeline.assets import ods_key
 from yd_platform.pipeline.partitions import time_partitions
 
 
-def evaluate_rules(store, ds: DatasetSpec, rules: list[AlertRule], key: str):
-    current = read_partition(store, ds, "ods", key)
+def evaluate_rules(read: Callable[[str], pa.Table | None], ds: DatasetSpec, rules: list[AlertRule], key: str):
+    """`read(key)` gives an ODS partition's rows (None when absent)."""
     before = previous_key(ds, key)
-    previous = read_partition(store, ds, "ods", before) if before else None
-    return {rule.name: run_rule(rule, ds, current, previous) for rule in rules}
+    return run_rules(rules, ds, read(key), read(before) if before else None)
 
 
 def build_rule_checks(ds: DatasetSpec, rules: list[AlertRule]) -> dg.AssetChecksDefinition:
@@ -38,7 +40,10 @@ def build_rule_checks(ds: DatasetSpec, rules: list[AlertRule]) -> dg.AssetChecks
                           description=f"Alert rules on {ds.table}.")
     def _rules(context: dg.AssetCheckExecutionContext):
         store = context.resources.object_store.client()
-        per_key = {key: evaluate_rules(store, ds, rules, key) for key in context.partition_keys}
+        # In a range run (keys in order) each partition is also the previous one of the
+        # next: keep the last two read.
+        read = lru_cache(maxsize=2)(lambda key: read_partition(store, ds, "ods", key))
+        per_key = {key: evaluate_rules(read, ds, rules, key) for key in context.partition_keys}
         for rule in rules:
             passed, description, metadata = combine({k: o[rule.name] for k, o in per_key.items()})
             if rule.channels:

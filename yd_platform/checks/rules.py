@@ -22,9 +22,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yd_platform.catalog import Catalog, DatasetSpec
-from yd_platform.checks.evaluate import MERGE_COLUMNS, SAMPLE_SIZE, Outcome
+from yd_platform.checks.evaluate import SAMPLE_SIZE, Outcome
 from yd_platform.settings import PACKAGE_DIR
 
+# The merge's added columns that rule SQL sees beside the declared ones (see alerts.yaml).
+RULE_MERGE_COLUMNS = ("platform", "shop_id", "period")
 DUCKDB_TYPES = {"string": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE",
                 "datetime": "TIMESTAMP", "bool": "BOOLEAN"}
 VIEWS = ("this_period", "last_period")
@@ -88,20 +90,11 @@ def read_alerts_file(path: Path | None = None) -> dict:
     return data
 
 
-def empty_table(ds: DatasetSpec) -> pa.Table:
-    """A zero-row arrow table with the dataset's typed view schema."""
-    con = duckdb.connect()
-    try:
-        return con.execute(f"SELECT * FROM ({typed_select(ds, None)}) LIMIT 0").fetch_arrow_table()
-    finally:
-        con.close()
-
-
 def typed_select(ds: DatasetSpec, source: str | None, present: set[str] | None = None) -> str:
     """SELECT giving the declared columns their types; absent columns become typed NULLs."""
     present = present or set()
     parts = []
-    for name in MERGE_COLUMNS:
+    for name in RULE_MERGE_COLUMNS:
         parts.append(f'CAST("{name}" AS VARCHAR) AS "{name}"' if name in present else f'CAST(NULL AS VARCHAR) AS "{name}"')
     for col in ds.columns:
         kind = DUCKDB_TYPES[col.type]
@@ -181,15 +174,26 @@ def _sample(rows: list[tuple], columns: list[str]) -> str:
     return json.dumps([dict(zip(columns, r, strict=False)) for r in rows[:SAMPLE_SIZE]], ensure_ascii=False, default=str)
 
 
-def run_rule(rule: AlertRule, ds: DatasetSpec, current: pa.Table | None, previous: pa.Table | None) -> Outcome:
+def run_rules(rules: list[AlertRule], ds: DatasetSpec, current: pa.Table | None,
+              previous: pa.Table | None) -> dict[str, Outcome]:
+    """Every rule of a dataset over one partition: the views are built once for all of them."""
     con = duckdb.connect()
     try:
         register_views(con, ds, current, previous)
-        cursor = con.execute(rule.query)
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+        return {rule.name: rule_outcome(rule, con) for rule in rules}
     finally:
         con.close()
+
+
+def run_rule(rule: AlertRule, ds: DatasetSpec, current: pa.Table | None, previous: pa.Table | None) -> Outcome:
+    return run_rules([rule], ds, current, previous)[rule.name]
+
+
+def rule_outcome(rule: AlertRule, con: duckdb.DuckDBPyConnection) -> Outcome:
+    """One rule on a connection whose `this_period` / `last_period` views are registered."""
+    cursor = con.execute(rule.query)
+    columns = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
     if rule.sql is not None:
         return Outcome(not rows, f"{len(rows)} failing rows" if rows else "no failing rows", len(rows),
                        {"sample": _sample(rows, columns) if rows else "-", "rule": rule.description or rule.name})

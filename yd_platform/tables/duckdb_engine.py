@@ -22,6 +22,7 @@ import pyarrow.dataset as pads
 from yd_platform.catalog import Catalog, DatasetSpec
 from yd_platform.merge.schema import merged_schema
 from yd_platform.pipeline.partitions import ods_partition_column
+from yd_platform.tables.ods import ods_files
 
 
 class TableQueryError(RuntimeError):
@@ -67,8 +68,7 @@ class DuckDBTables:
         """The ODS files of `ds` as one pyarrow dataset (empty, with the schema, if none)."""
         schema = table_schema(ds)
         store = self.object_store.client()
-        keys = [o.key for o in store.list(ds.object_path)
-                if o.key.endswith(".parquet") and not o.key.rsplit("/", 1)[-1].startswith((".", "_"))]
+        keys = ods_files(store, ds)
         if not keys:
             return pads.dataset(schema.empty_table())
         filesystem, base = self.object_store.arrow_filesystem()

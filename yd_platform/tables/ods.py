@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from yd_platform.catalog import DatasetSpec
 from yd_platform.merge.schema import merged_schema
 from yd_platform.pipeline.layout import merged_parquet, ods_partition_prefix
+from yd_platform.pipeline.partitions import ods_partition_column
 
 DATA_FILE = "part-00000.parquet"
 
@@ -40,6 +41,31 @@ class PublishedPartition:
 
 def ods_data_key(ds: DatasetSpec, partition: str) -> str:
     return f"{ods_partition_prefix(ds, partition)}/{DATA_FILE}"
+
+
+def is_data_file(key: str) -> bool:
+    """A parquet file of the table; hidden and in-progress names (`.x`, `_x`) are not."""
+    name = key.rsplit("/", 1)[-1]
+    return name.endswith(".parquet") and not name.startswith((".", "_"))
+
+
+def ods_files(store, ds: DatasetSpec, partition: str | None = None) -> list[str]:
+    """Keys of the table's data files: one partition's, or every partition's.
+
+    The one listing every reader uses (checks, DuckDB, the tag features), so they all
+    agree on which files make up the table.
+    """
+    prefix = ods_partition_prefix(ds, partition) if partition else ds.object_path
+    return [o.key for o in store.list(prefix) if is_data_file(o.key)]
+
+
+def ods_partition_key(ds: DatasetSpec, key: str) -> str | None:
+    """The partition (`2025-10-01`) an object key of the table lies in, None outside one."""
+    base = ds.object_path.strip("/") + "/"
+    if not key.startswith(base):
+        return None
+    column, sep, value = key[len(base):].split("/", 1)[0].partition("=")
+    return value if sep and column == ods_partition_column(ds) else None
 
 
 def schema_problems(actual: pa.Schema, expected: pa.Schema) -> list[str]:

@@ -9,7 +9,6 @@ production cluster setting (hadoop-aws on the Spark classpath), not used here.
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from functools import reduce
 from pathlib import Path
@@ -18,28 +17,23 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from yd_platform.catalog import Catalog, DatasetSpec
+from yd_platform.catalog.periods import period_from_key
 from yd_platform.resources.object_store import LocalObjectStore
+from yd_platform.tables.ods import ods_files, ods_partition_key
 from yd_platform.tags.config import EMPTY_TYPES, Feature, SourceDataset, TagsConfig, feature_schema
 from yd_platform.tags.engine import USER_COLUMN
 
-PARTITION_RE = re.compile(r"/(dt|week|month)=([0-9-]+)/")
-
-
-def _partition_day(key: str) -> date | None:
-    try:
-        return date.fromisoformat(key if len(key) == 10 else f"{key}-01")
-    except ValueError:
-        return None
-
-
 def partition_objects(store, ds: DatasetSpec, first: date, last: date) -> list[str]:
-    """Keys of the dataset's ODS parquet files whose partition lies in [first, last]."""
+    """Keys of the dataset's ODS parquet files whose partition starts in [first, last]."""
     keys = []
-    for obj in store.list(ds.object_path.strip("/")):
-        match = PARTITION_RE.search(f"/{obj.key}")
-        day = _partition_day(match.group(2)) if match else None
-        if day is not None and first <= day <= last and obj.key.endswith(".parquet"):
-            keys.append(obj.key)
+    for key in ods_files(store, ds):
+        partition = ods_partition_key(ds, key)
+        try:
+            start = period_from_key(ds.cadence, partition).start if partition else None
+        except ValueError:
+            start = None
+        if start is not None and first <= start <= last:
+            keys.append(key)
     return keys
 
 

@@ -3,13 +3,14 @@ partitions, and an alert rule recording its failing rows in a real publish run."
 
 import dagster as dg
 
+from yd_platform.checks.data import partition_row_count
 from yd_platform.checks.dataset_checks import DATA_CHECKS, build_data_checks, evaluate_partition
 from yd_platform.definitions import build_definitions
 from yd_platform.merge.merger import merge_partition
 from yd_platform.pipeline.assets import merged_key, ods_key
 from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.core import shop_source_from_env
-from yd_platform.resources.object_store import LocalObjectStore
+from yd_platform.resources.object_store import ObjectStoreResource
 from yd_platform_tests.checks.helpers import put_raw, reviews
 from yd_platform_tests.merge.files import put_raw as put_raw_file
 from yd_platform_tests.merge.files import review_rows, xlsx
@@ -31,20 +32,25 @@ def test_severity_and_blocking_of_each_generated_check(catalog):
 
 def test_volume_compares_with_the_trailing_seven_partitions(tmp_path, catalog):
     ds = catalog.dataset("pdd", "badscore")
-    store = LocalObjectStore(tmp_path)
+    resource = ObjectStoreResource(backend="local", root=str(tmp_path))
+    store, arrow_fs = resource.client(), resource.arrow_filesystem()
     # 09-30 lies outside the seven partitions before 10-08; 10-04 never arrived
     days = {"2025-09-30": 100, **{f"2025-10-0{d}": 10 for d in (1, 2, 3, 5, 6, 7)}, "2025-10-08": 4}
     for day, rows in days.items():
         put_raw_file(store, ds, day, "shop_a", xlsx(review_rows(day, rows)))
         merge_partition(store, ds, day)
 
-    outcome = evaluate_partition(store, ds, "merged", "2025-10-08", ["shop_a"])["volume_normal"]
+
+    def row_count(key):
+        return partition_row_count(store, arrow_fs, ds, "merged", key)
+
+    outcome = evaluate_partition(store, ds, "merged", "2025-10-08", ["shop_a"], row_count)["volume_normal"]
     assert not outcome.passed and outcome.failing_count == 6
     assert outcome.metadata["baseline_rows"] == 10 and outcome.metadata["compared_partitions"] == 6
     assert outcome.metadata["change_pct"] == -60.0 and outcome.metadata["tolerance_pct"] == 50.0
 
     lenient = ds.model_copy(update={"checks": ds.checks.model_copy(update={"volume_tolerance_pct": 70.0})})
-    assert evaluate_partition(store, lenient, "merged", "2025-10-08", ["shop_a"])["volume_normal"].passed
+    assert evaluate_partition(store, lenient, "merged", "2025-10-08", ["shop_a"], row_count)["volume_normal"].passed
 
 
 def test_alert_rule_runs_on_ods_with_failing_rows_and_sample(yd_home, instance, catalog):

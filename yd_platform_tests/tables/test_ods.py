@@ -7,7 +7,7 @@ import pytest
 
 from yd_platform.pipeline.layout import merged_parquet
 from yd_platform.resources.object_store import LocalObjectStore
-from yd_platform.tables.ods import OdsError, ods_data_key, publish_partition
+from yd_platform.tables.ods import OdsError, ods_data_key, ods_files, ods_partition_key, publish_partition
 from yd_platform_tests.merge.files import local_resources, materialization, publish, put_raw, review_rows, xlsx
 
 DAY = "2025-10-01"
@@ -69,3 +69,20 @@ def test_merged_input_with_other_schema_is_refused(tmp_path, catalog):
 def test_missing_merged_input(tmp_path, catalog):
     with pytest.raises(OdsError, match="no merged parquet"):
         publish_partition(LocalObjectStore(tmp_path), catalog.dataset("pdd", "badscore"), DAY)
+
+
+def test_table_files_are_the_visible_parquet_files_of_its_partitions(tmp_path, catalog):
+    ds = catalog.dataset("pdd", "badscore")
+    store = LocalObjectStore(tmp_path)
+    for name in ("part-00000.parquet", "_part-00001.parquet", "notes.txt"):
+        store.put_bytes(f"ods/pdd/badscore/dt={DAY}/{name}", b"x")
+    store.put_bytes("ods/pdd/badscore/dt=2025-10-02/part-00000.parquet", b"x")
+    store.put_bytes("ods/pdd/badscore_old/dt=2025-10-02/part-00000.parquet", b"x")
+
+    assert ods_files(store, ds, DAY) == [ods_data_key(ds, DAY)]
+    assert ods_files(store, ds) == [ods_data_key(ds, DAY), ods_data_key(ds, "2025-10-02")]
+    assert ods_partition_key(ds, ods_data_key(ds, DAY)) == DAY
+    assert ods_partition_key(ds, "ods/pdd/badscore/month=2025-10/part-00000.parquet") is None
+    assert ods_partition_key(ds, "ods/pdd/badscore_old/dt=2025-10-02/part-00000.parquet") is None
+    monthly = catalog.dataset("pdd", "kpi_monthly")
+    assert ods_partition_key(monthly, ods_data_key(monthly, "2025-09")) == "2025-09"
