@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from yd_platform.settings import app_db_url, env, env_flag, yd_home
+from yd_platform.settings import app_db_url, env
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 CONNECT_TIMEOUT = 5
@@ -134,22 +134,27 @@ def check_dagster_instance(home: str | None = None) -> Check:
     return Check("dagster instance", OK, f"{storage}, {runs} runs ({config})")
 
 
-def _minio_client():
+def _minio_client(store):
+    """A client for the store's MinIO that gives up after CONNECT_TIMEOUT, without retries."""
     import urllib3
     from minio import Minio
 
     http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=CONNECT_TIMEOUT),
                                retries=urllib3.Retry(total=0))
-    return Minio(env("YD_MINIO_ENDPOINT", "127.0.0.1:9000"), access_key=env("YD_MINIO_ACCESS_KEY", ""),
-                 secret_key=env("YD_MINIO_SECRET_KEY", ""), secure=env_flag("YD_MINIO_SECURE"),
-                 region=env("YD_MINIO_REGION"), http_client=http)
+    return Minio(store.endpoint, access_key=store.access_key, secret_key=store.secret_key, secure=store.secure,
+                 region=store.region, http_client=http)
 
 
 def check_object_store() -> Check:
     """MinIO reachable with its bucket, or the local folder writable."""
     backend = env("YD_OBJECT_STORE") or "local"
-    if backend == "local":
-        root = yd_home() / "objects"
+    if backend not in ("local", "minio"):
+        return Check("object store", FAIL, f"YD_OBJECT_STORE={backend!r}", "use 'local' or 'minio'")
+    from yd_platform.resources.core import object_store_from_env
+
+    store = object_store_from_env().resolved()
+    if store.backend == "local":
+        root = Path(store.root)
         try:
             root.mkdir(parents=True, exist_ok=True)
             probe = root / f".doctor-{uuid.uuid4().hex}"
@@ -159,16 +164,14 @@ def check_object_store() -> Check:
             return Check("object store", FAIL, f"local folder {root}: {exc}",
                          "make the folder writable or point YD_HOME elsewhere")
         return Check("object store", OK, f"local folder {root} (embedded default)")
-    if backend != "minio":
-        return Check("object store", FAIL, f"YD_OBJECT_STORE={backend!r}", "use 'local' or 'minio'")
-    endpoint = env("YD_MINIO_ENDPOINT", "127.0.0.1:9000")
-    bucket = env("YD_MINIO_BUCKET", "warehouse")
-    missing = [n for n in ("YD_MINIO_ACCESS_KEY", "YD_MINIO_SECRET_KEY") if not env(n)]
+    endpoint, bucket = store.endpoint, store.bucket
+    missing = [n for n, v in (("YD_MINIO_ACCESS_KEY", store.access_key), ("YD_MINIO_SECRET_KEY", store.secret_key))
+               if not v]
     if missing:
         return Check("object store", FAIL, f"minio {endpoint}: {', '.join(missing)} not set",
                      "set the MinIO credentials (docker/.env.example)")
     try:
-        exists = _minio_client().bucket_exists(bucket)
+        exists = _minio_client(store).bucket_exists(bucket)
     except Exception as exc:  # noqa: BLE001
         return Check("object store", FAIL, f"minio {endpoint}: {_first_line(exc)}",
                      f"start MinIO ({COMPOSE} up -d minio) or correct YD_MINIO_ENDPOINT/YD_MINIO_SECURE "

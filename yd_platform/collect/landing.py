@@ -55,11 +55,16 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def move_landing(store, ds: DatasetSpec, key: str, folder: str, reason: str | None = None) -> str:
-    """Move a landing file to `processed/` or `rejected/` (with the reason beside it)."""
+def move_landing(store, ds: DatasetSpec, key: str, folder: str, reason: str | None = None,
+                 data: bytes | None = None) -> str:
+    """Move a landing file to `processed/` or `rejected/` (with the reason beside it).
+
+    `data` is the file's content when the caller already holds it, so a MinIO object
+    is not downloaded twice; without it the file is read from the store.
+    """
     name = key.rsplit("/", 1)[-1]
     target = f"{landing_prefix(ds)}/{folder}/{_stamp()}_{name}"
-    store.put_bytes(target, store.get_bytes(key))
+    store.put_bytes(target, store.get_bytes(key) if data is None else data)
     if reason is not None:
         store.put_bytes(f"{target}.reason.txt", reason.encode("utf-8"), "text/plain; charset=utf-8")
     store.delete([key])

@@ -15,27 +15,18 @@ import dagster as dg
 
 from yd_platform.catalog import DatasetSpec, load_catalog
 from yd_platform.catalog.periods import period_from_key
-from yd_platform.collect.errors import CollectError, ManualLoginNeeded
+from yd_platform.collect.errors import CollectError
 from yd_platform.collect.framework import CollectJob
 from yd_platform.collect.landing import LANDING_TAG, move_landing
 from yd_platform.collect.registry import collector_class
-from yd_platform.collect.settings import CollectorResource, collector_from_env
+from yd_platform.collect.settings import collector_from_env
 from yd_platform.collect.verify import verify_report
 from yd_platform.pipeline.layout import raw_object, raw_prefix
 from yd_platform.pipeline.partitions import DATE_DIM, SHOP_DIM, raw_partitions
 
-COLLECTOR_RESOURCE = "collect_browser"
 # Dagster's run tag that keeps the instance's `run_retries` from re-running a run whose
 # step failed; set on a run whose failure no retry can fix.
 RUN_RETRY_ON_STEP_FAILURE_TAG = "dagster/retry_on_asset_or_op_failure"
-
-
-def collector_settings(context: dg.AssetExecutionContext) -> CollectorResource:
-    """The `collect_browser` resource when the asset has it, else the same settings from env."""
-    try:
-        return getattr(context.resources, COLLECTOR_RESOURCE)
-    except (AttributeError, dg.DagsterUnknownResourceError):
-        return collector_from_env()
 
 
 def account_for(context: dg.AssetExecutionContext, ds: DatasetSpec, shop: str) -> str:
@@ -90,7 +81,7 @@ def _failure(exc: CollectError) -> dg.Failure:
     metadata = {name: dg.MetadataValue.text(where) for name, where in exc.diagnostics.items()}
     metadata["reason"] = dg.MetadataValue.text(exc.__class__.__name__)
     return dg.Failure(description=str(exc), metadata=metadata,
-                      allow_retries=exc.retryable and not isinstance(exc, ManualLoginNeeded))
+                      allow_retries=exc.retryable)
 
 
 def partition_of(context: dg.AssetExecutionContext, ds: DatasetSpec) -> tuple[str, str]:
@@ -110,7 +101,7 @@ def materialize_raw(context: dg.AssetExecutionContext, ds: DatasetSpec) -> dg.Ma
     if landing:
         return file_landing(context, store, ds, period_key, shop, landing)
 
-    settings = collector_settings(context)
+    settings = collector_from_env()
     job = CollectJob(ds, period_from_key(ds.cadence, period_key), shop, account_for(context, ds, shop))
     collector = collector_class(ds.collector)(settings, keep=object_store_sink(store), log=context.log,
                                               max_parallel=platform_slots(ds))
@@ -147,12 +138,12 @@ def file_landing(context, store, ds: DatasetSpec, period_key: str, shop: str, la
     try:
         report = verify_report(data, ds, name=landing)
     except CollectError as exc:
-        rejected = move_landing(store, ds, landing, "rejected", str(exc))
+        rejected = move_landing(store, ds, landing, "rejected", str(exc), data=data)
         refuse_run_retries(context, f"the landing file was rejected to {rejected}")
         raise dg.Failure(f"landing file rejected ({rejected}): {exc}", allow_retries=False,
                          metadata={"rejected": rejected}) from exc
     key = store_raw(store, ds, period_key, shop, data, report.ext)
-    processed = move_landing(store, ds, landing, "processed")
+    processed = move_landing(store, ds, landing, "processed", data=data)
     context.log.info(f"filed {landing} as {key}; moved it to {processed}")
     return dg.MaterializeResult(
         metadata={

@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from yd_platform.catalog import Catalog, DatasetSpec, load_catalog
+from yd_platform.catalog.periods import Period
 from yd_platform.demo.data import report_xlsx
 from yd_platform.demo.portal_state import ACCOUNT_RE, Faults, PortalState, ReportTask, portal_secret
 
@@ -98,8 +99,10 @@ ERROR_PAGE = (
 
 
 def period_key(ds: DatasetSpec, start: str) -> str:
+    """The partition key of the dataset's period that starts on `start` (only the
+    start day and the cadence decide the key)."""
     day = date.fromisoformat(start)
-    return day.strftime("%Y-%m") if ds.cadence.value == "monthly" else day.isoformat()
+    return Period(day, day, ds.cadence).key
 
 
 class _QuietServer(ThreadingHTTPServer):

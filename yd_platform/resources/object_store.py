@@ -239,8 +239,7 @@ class ObjectStoreResource(dg.ConfigurableResource):
     def resolved(self) -> ObjectStoreResource:
         """The same settings with `dg.EnvVar` secrets read from the environment, for use
         outside a Dagster run (CLI commands); inside a run Dagster resolves them itself."""
-        values = {name: (value.get_value() if isinstance(value, dg.EnvVar) else value)
-                  for name, value in self._convert_to_config_dictionary().items()}
+        values = dict(self._convert_to_config_dictionary())
         for name, value in list(values.items()):
             if isinstance(value, dict) and set(value) == {"env"}:
                 values[name] = dg.EnvVar(value["env"]).get_value() or ""
