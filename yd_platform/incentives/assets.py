@@ -3,6 +3,7 @@ SLA monitor's sla_violations (daily) -> sla_weekly_report (weekly)."""
 
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 import dagster as dg
@@ -16,7 +17,7 @@ from yd_platform.incentives.messages import reward_markdown, reward_text
 from yd_platform.incentives.metabase import MetabaseError, MetabaseResource, template_parameter
 from yd_platform.incentives.rules import Award, Contract, ContractResult, compute_rewards
 from yd_platform.incentives.sender import Delivery, deliver
-from yd_platform.resources.app_db import AppDatabaseResource
+from yd_platform.resources.app_db import AppDatabaseResource, fit_key
 from yd_platform.resources.object_store import ObjectStoreResource
 
 GROUP = "incentives"
@@ -60,6 +61,30 @@ def _delivery_result(context, delivery: Delivery, metadata: dict) -> dg.Material
     return dg.MaterializeResult(metadata=metadata)
 
 
+def _pull(metabase: MetabaseResource, card: int | None, unset: str, parameters: list[dict],
+          parse: Callable[[list[dict], str], list], what: str, demo: Callable[[], list]) -> tuple[list, str]:
+    """A source's items and their label: card `card` through `parse` when Metabase is
+    configured (`unset` fails the run without a card), else the demo set. Errors of the
+    pull or of its rows fail the run with their message."""
+    if not metabase.enabled:
+        return demo(), "demo"
+    if card is None:
+        raise dg.Failure(unset)
+    try:
+        items = parse(metabase.query_card(card, parameters), f"Metabase card {card} ({what})")
+    except (MetabaseError, SourceRowError) as exc:
+        raise dg.Failure(str(exc)) from None
+    return items, f"metabase card {card}"
+
+
+def _per_provider(violations: Iterable[dict], providers: Iterable[str]) -> dict[str, int]:
+    """Violations per provider, with 0 for each configured provider that had none, so the
+    report lists (and praises) those too."""
+    counts = Counter(v["provider"] for v in violations)
+    counts.update({p: 0 for p in providers if p not in counts})
+    return dict(counts)
+
+
 def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
     month_city = month_city_partitions(cfg)
 
@@ -70,19 +95,10 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
                   incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
         month, city = _month_city(context)
         city_cfg = cfg.cities[city]
-        if incentives_metabase.enabled:
-            if city_cfg.contracts_card is None:
-                raise dg.Failure(f"incentives.yaml: city {city!r}: contracts_card is not set")
-            try:
-                rows = incentives_metabase.query_card(city_cfg.contracts_card, [
-                    template_parameter("month", month), template_parameter("province", city_cfg.province)])
-                items = contracts_from_rows(rows, f"Metabase card {city_cfg.contracts_card} ({city} {month})")
-            except (MetabaseError, SourceRowError) as exc:
-                raise dg.Failure(str(exc)) from None
-            source = f"metabase card {city_cfg.contracts_card}"
-        else:
-            items = demo_contracts(city, month)
-            source = "demo"
+        items, source = _pull(
+            incentives_metabase, city_cfg.contracts_card, f"incentives.yaml: city {city!r}: contracts_card is not set",
+            [template_parameter("month", month), template_parameter("province", city_cfg.province)],
+            contracts_from_rows, f"{city} {month}", lambda: demo_contracts(city, month))
         frame = pd.DataFrame([c.__dict__ for c in items], columns=list(Contract.__dataclass_fields__))
         uri = store.write_frame(object_store.client(), store.contracts_key(month, city), frame)
         return dg.MaterializeResult(metadata={
@@ -143,7 +159,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
                            interval_seconds=cfg.notices.send_interval_seconds)
         status = ledger.statuses(engine, REWARD_KINDS, partition)
         table = reports.md_table(["人员", "合同", "奖励", "金额(元)", "通知"], [
-            [a.person, a.contract_no, a.reward_name, a.reward, status.get(a.award_id, "")] for a in awards])
+            [a.person, a.contract_no, a.reward_name, a.reward, status.get(fit_key(a.award_id), "")] for a in awards])
         return _delivery_result(context, delivery, {
             "awards": len(awards), "newly_recorded": new,
             "already_sent": sum(1 for s in status.values() if s == ledger.SENT) - len(delivery.sent),
@@ -157,19 +173,10 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
     def sla_violations(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
                        app_db: AppDatabaseResource, incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
-        if incentives_metabase.enabled:
-            card = cfg.sla.violations_card
-            if card is None:
-                raise dg.Failure("incentives.yaml: field 'sla.violations_card' is not set")
-            try:
-                rows = incentives_metabase.query_card(card, [template_parameter("date", day.isoformat())])
-                items = violations_from_rows(rows, f"Metabase card {card} ({day})")
-            except (MetabaseError, SourceRowError) as exc:
-                raise dg.Failure(str(exc)) from None
-            source = f"metabase card {card}"
-        else:
-            items = demo_violations(day, sorted(cfg.sla.providers))
-            source = "demo"
+        items, source = _pull(
+            incentives_metabase, cfg.sla.violations_card, "incentives.yaml: field 'sla.violations_card' is not set",
+            [template_parameter("date", day.isoformat())], violations_from_rows, str(day),
+            lambda: demo_violations(day, sorted(cfg.sla.providers)))
         frame = pd.DataFrame(items, columns=["violation_id", "provider", "order_no", "created_at",
                                              "housekeeper", "kind", "memo"])
         uri = store.write_frame(object_store.client(), store.violations_key(day.isoformat()), frame)
@@ -179,12 +186,10 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         # every day's unsent notices, not only this day's: the schedule never reruns a past day
         delivery = deliver(engine, sla.DAILY_KINDS, None, max_attempts=cfg.sla.max_attempts,
                            interval_seconds=cfg.notices.send_interval_seconds)
-        counts = Counter(v["provider"] for v in items)
-        counts.update({p: 0 for p in cfg.sla.providers if p not in counts})
         return _delivery_result(context, delivery, {
             "source": source, "violations": len(items), "uri": uri, "newly_recorded": new,
             "dagster/row_count": len(items),
-            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(dict(counts)))})
+            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(_per_provider(items, cfg.sla.providers)))})
 
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=weekly_partitions(cfg), deps=[sla_violations],
               kinds={"wecom"},
@@ -208,13 +213,12 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
             new = ledger.record_pending(conn, notices)
         delivery = deliver(engine, sla.WEEKLY_KINDS, None, max_attempts=cfg.sla.max_attempts,
                            interval_seconds=cfg.notices.send_interval_seconds)
-        counts = Counter(v["provider"] for v in items)
-        counts.update({p: 0 for p in cfg.sla.providers if p not in counts})
+        counts = _per_provider(items, cfg.sla.providers)
         notes = {p: ("周报" if n else "表扬") for p, n in counts.items()}
         return _delivery_result(context, delivery, {
             "week": f"{days[0]:%Y.%m.%d}-{days[-1]:%Y.%m.%d}", "violations": len(items), "newly_recorded": new,
             "praised": sum(1 for n in counts.values() if n == 0),
-            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(dict(counts), notes))})
+            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(counts, notes))})
 
     return [contracts, rewards, reward_notices, sla_violations, sla_weekly_report]
 

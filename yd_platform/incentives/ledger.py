@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, sqlite
+
+from yd_platform.resources.app_db import KEY_LENGTH, fit_key, insert_ignore
 
 metadata = sa.MetaData()
 
 notices = sa.Table(
     "incentive_notice", metadata,
-    sa.Column("notice_id", sa.String(255), primary_key=True),
+    sa.Column("notice_id", sa.String(KEY_LENGTH), primary_key=True),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("partition_key", sa.String(64), nullable=False),
     sa.Column("channel", sa.String(128), nullable=False),
@@ -39,7 +40,7 @@ notices = sa.Table(
 announced_violations = sa.Table(
     "incentive_sla_announced", metadata,
     sa.Column("violation_id", sa.String(255), primary_key=True),
-    sa.Column("notice_id", sa.String(255), nullable=False),
+    sa.Column("notice_id", sa.String(KEY_LENGTH), nullable=False),
     sa.Column("day", sa.String(10), nullable=False),
 )
 
@@ -60,24 +61,10 @@ def ensure_tables(engine: sa.Engine) -> None:
     metadata.create_all(engine, checkfirst=True)
 
 
-def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
-    """Insert rows whose primary key is new; existing ones are left untouched."""
-    if not rows:
-        return 0
-    name = conn.dialect.name
-    if name == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    elif name in ("mysql", "mariadb"):
-        stmt = mysql.insert(table).prefix_with("IGNORE")
-    else:  # pragma: no cover - other back-ends are not deployed
-        stmt = sa.insert(table)
-    return sum(conn.execute(stmt, [row]).rowcount for row in rows)
-
-
 def record_pending(conn: sa.Connection, items: list[Notice], now: float | None = None) -> int:
     """Record notices not seen before as pending, keeping their order; returns how many were new."""
     now = now or time.time()
-    rows = [{"notice_id": n.notice_id[:255], "kind": n.kind, "partition_key": n.partition_key,
+    rows = [{"notice_id": fit_key(n.notice_id), "kind": n.kind, "partition_key": n.partition_key,
              "channel": n.channel, "msgtype": n.msgtype, "body": n.body, "status": PENDING,
              "attempts": 0, "created_at": now + i * 1e-4, "updated_at": now} for i, n in enumerate(items)]
     return insert_ignore(conn, notices, rows)

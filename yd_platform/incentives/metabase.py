@@ -41,9 +41,10 @@ class MetabaseResource(dg.ConfigurableResource):
             raise MetabaseError("Metabase needs YD_METABASE_API_KEY or YD_METABASE_USER/YD_METABASE_PASSWORD")
         resp = requests.post(f"{self._base()}/api/session", timeout=self.timeout_seconds,
                              json={"username": self.username, "password": self.password})
-        if resp.status_code != 200 or "id" not in (resp.json() if _is_json(resp) else {}):
+        body = _json_or_none(resp)
+        if resp.status_code != 200 or "id" not in (body if body is not None else {}):
             raise MetabaseError(f"Metabase login at {self._base()} failed: HTTP {resp.status_code}")
-        return resp.json()["id"]
+        return body["id"]
 
     def _headers(self, renew: bool = False) -> dict[str, str]:
         if self.api_key:
@@ -67,7 +68,7 @@ class MetabaseResource(dg.ConfigurableResource):
             break
         if resp.status_code not in (200, 202):
             raise MetabaseError(f"Metabase card {card_id}: HTTP {resp.status_code}")
-        body = resp.json() if _is_json(resp) else None
+        body = _json_or_none(resp)
         if isinstance(body, dict) and body.get("error"):
             raise MetabaseError(f"Metabase card {card_id}: query failed: {str(body['error'])[:300]}")
         if not isinstance(body, list):
@@ -75,12 +76,12 @@ class MetabaseResource(dg.ConfigurableResource):
         return body
 
 
-def _is_json(resp: requests.Response) -> bool:
+def _json_or_none(resp: requests.Response):
+    """The decoded JSON body, or None when the body is not JSON (a proxy's HTML error page)."""
     try:
-        resp.json()
-        return True
+        return resp.json()
     except ValueError:
-        return False
+        return None
 
 
 def template_parameter(name: str, value: str, kind: str = "category") -> dict:

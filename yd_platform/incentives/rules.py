@@ -7,7 +7,7 @@ ledger's business (`yd_platform.incentives.ledger`), keyed by `Award.award_id`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from yd_platform.incentives.config import RuleSet, TierLadder
 
@@ -186,7 +186,3 @@ def compute_rewards(contracts: list[Contract], rules: RuleSet, city: str, month:
             reward_types=", ".join(p[0] for p in prizes), reward_names=", ".join(p[1] for p in prizes),
             gap_text=gap))
     return results, awards
-
-
-def as_records(items: list) -> list[dict]:
-    return [asdict(i) for i in items]

@@ -18,6 +18,7 @@ from yd_platform.incentives import ledger
 from yd_platform.incentives.config import SlaSettings
 from yd_platform.incentives.messages import sla_daily_text, sla_praise_text, sla_weekly_text
 from yd_platform.notify.wecom import TEXT_LIMIT_BYTES
+from yd_platform.resources.app_db import fit_key, insert_ignore
 
 DAILY_KINDS = ["sla_daily"]
 WEEKLY_KINDS = ["sla_weekly", "sla_praise"]
@@ -66,8 +67,8 @@ def record_daily(engine: sa.Engine, day: date, violations: list[dict], cfg: SlaS
                 created += ledger.record_pending(conn, [ledger.Notice(
                     notice_id=notice_id, kind="sla_daily", partition_key=day.isoformat(),
                     channel=cfg.provider_url_env(provider), msgtype="text", body=render(chunk, part))])
-                ledger.insert_ignore(conn, ledger.announced_violations, [
-                    {"violation_id": v["violation_id"], "notice_id": notice_id, "day": day.isoformat()}
+                insert_ignore(conn, ledger.announced_violations, [
+                    {"violation_id": v["violation_id"], "notice_id": fit_key(notice_id), "day": day.isoformat()}
                     for v in chunk])
     return created
 

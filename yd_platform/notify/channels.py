@@ -15,11 +15,8 @@ import time
 import urllib.parse
 from email.message import EmailMessage
 
-import requests
-
-from yd_platform.notify import logsafe
 from yd_platform.notify.config import ChannelConfig
-from yd_platform.notify.wecom import RATE_LIMITED, WeComError, markdown_payload, post_wecom
+from yd_platform.notify.wecom import RATE_LIMITED, WeComError, markdown_payload, post_robot, post_wecom, redact
 from yd_platform.settings import env, env_flag
 
 DINGTALK_RATE_LIMITED = 130101
@@ -39,11 +36,6 @@ class DeliveryError(RuntimeError):
         self.retryable = retryable
         self.rate_limited = rate_limited
         self.pause_seconds = pause_seconds
-
-
-def redact_url(url: str) -> str:
-    """Scheme, host and path only: tokens, keys and signatures stay out of logs."""
-    return url.split("?", 1)[0] + ("?***" if "?" in url else "")
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -66,27 +58,17 @@ def send_wecom(url: str, title: str, body: str) -> None:
                             pause_seconds=WECOM_BLOCK_SECONDS if limited else None) from None
 
 
+def _dingtalk_error(message: str, *, retryable: bool, errcode: int | None) -> DeliveryError:
+    limited = errcode == DINGTALK_RATE_LIMITED
+    return DeliveryError(message, retryable=retryable, rate_limited=limited,
+                         pause_seconds=DINGTALK_BLOCK_SECONDS if limited else None)
+
+
 def send_dingtalk(url: str, secret: str | None, title: str, body: str, timestamp_ms: int | None = None) -> None:
-    logsafe.install()
     target = dingtalk_signed_url(url, secret, timestamp_ms or int(time.time() * 1000)) if secret else url
-    where = f"DingTalk robot {redact_url(url)}"
-    try:
-        resp = requests.post(target, json={"msgtype": "markdown", "markdown": {"title": title, "text": body}},
-                             timeout=10)
-    except requests.RequestException as exc:
-        raise DeliveryError(f"{where} unreachable: {exc.__class__.__name__}", retryable=True) from None
-    if resp.status_code != 200:
-        raise DeliveryError(f"{where} answered HTTP {resp.status_code}",
-                            retryable=resp.status_code >= 500 or resp.status_code == 429)
-    try:
-        code = resp.json().get("errcode")
-    except ValueError:
-        raise DeliveryError(f"{where} answered non-JSON", retryable=True) from None
-    if code == DINGTALK_RATE_LIMITED:
-        raise DeliveryError(f"{where} rate limited (errcode 130101)", retryable=True, rate_limited=True,
-                            pause_seconds=DINGTALK_BLOCK_SECONDS)
-    if code != 0:
-        raise DeliveryError(f"{where} errcode {code}: {resp.json().get('errmsg')}", retryable=code == -1)
+    post_robot(target, {"msgtype": "markdown", "markdown": {"title": title, "text": body}},
+               name=f"DingTalk robot {redact(url, '***')}", rate_limited_code=DINGTALK_RATE_LIMITED,
+               error=_dingtalk_error, timeout=10)
 
 
 def send_email(recipients: list[str], title: str, body: str) -> None:

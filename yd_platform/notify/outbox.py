@@ -6,10 +6,11 @@ crash never loses a message nor enqueues it twice; `dedupe_key` is unique as a s
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import sqlalchemy as sa
+
+from yd_platform.resources.app_db import fit_key, insert_ignore
 
 metadata = sa.MetaData()
 DEDUPE_KEY_LENGTH = 255
@@ -84,23 +85,10 @@ def pause_channel(conn: sa.Connection, channel: str, until: float) -> None:
     set_cursor(conn, f"{PAUSE_PREFIX}{channel}", math.ceil(until))
 
 
-def _fit_key(dedupe_key: str) -> str:
-    """Dedupe keys longer than the column keep their start and a digest of the whole."""
-    if len(dedupe_key) <= DEDUPE_KEY_LENGTH:
-        return dedupe_key
-    digest = hashlib.sha1(dedupe_key.encode()).hexdigest()
-    return f"{dedupe_key[:DEDUPE_KEY_LENGTH - len(digest) - 1]}#{digest}"
-
-
 def enqueue(conn: sa.Connection, *, dedupe_key: str, channel: str, kind: str, title: str, body: str,
             now: float) -> bool:
     """Queue one message unless the same dedupe key was queued before; True if queued."""
-    dedupe_key = _fit_key(dedupe_key)
-    exists = conn.execute(sa.select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)).first()
-    if exists:
-        return False
-    conn.execute(sa.insert(outbox).values(
-        dedupe_key=dedupe_key, channel=channel, kind=kind, title=title[:255], body=body,
-        status="queued", attempts=0, next_attempt_at=now, created_at=now,
-    ))
-    return True
+    return insert_ignore(conn, outbox, [dict(
+        dedupe_key=fit_key(dedupe_key, DEDUPE_KEY_LENGTH), channel=channel, kind=kind, title=title[:255],
+        body=body, status="queued", attempts=0, next_attempt_at=now, created_at=now,
+    )]) == 1

@@ -1,10 +1,13 @@
 """WeCom (企业微信) group robot: payload builders and one checked POST.
 
 Success is HTTP 200 *and* `errcode == 0`; errcode 45009 means the robot's 20 messages
-per minute are used up. Text content is limited to 2048 bytes.
+per minute are used up. Text content is limited to 2048 bytes. DingTalk's robot answers
+the same way (with its own rate-limit errcode), so `post_robot` serves both.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import requests
 
@@ -12,6 +15,10 @@ from yd_platform.notify import logsafe
 
 TEXT_LIMIT_BYTES = 2048
 RATE_LIMITED = 45009
+
+# Every robot POST goes through this module, so importing it is enough to keep webhook
+# secrets out of urllib3's DEBUG request lines.
+logsafe.install()
 
 
 class WeComError(RuntimeError):
@@ -49,31 +56,49 @@ def markdown_payload(content: str) -> dict:
     return {"msgtype": "markdown", "markdown": {"content": _truncate_bytes(content, 4096)}}
 
 
-def redact(url: str) -> str:
-    """The webhook URL without its key, safe for logs."""
-    return url.split("?", 1)[0] + ("?key=***" if "?" in url else "")
+def redact(url: str, masked: str = "key=***") -> str:
+    """The webhook URL without its query (where the robots carry key, token and
+    signature), safe for logs; `masked` stands in for the query."""
+    return url.split("?", 1)[0] + (f"?{masked}" if "?" in url else "")
 
 
-def post_wecom(url: str, payload: dict, timeout: float = 10.0) -> dict:
-    """POST one message; raise WeComError (retryable or not) unless errcode is 0."""
-    logsafe.install()
+def post_robot(url: str, payload: dict, *, name: str, rate_limited_code: int,
+               error: Callable[..., Exception], timeout: float = 10.0) -> dict:
+    """POST one message to a group robot; return its answer when errcode is 0.
+
+    Otherwise raise `error(message, retryable=..., errcode=...)`, the channel's own
+    exception: unreachable, HTTP 5xx/429, non-JSON and errcode -1 are worth a retry, and
+    so is `rate_limited_code` (errcode then set to it). `name` labels the robot in the
+    message and must not contain the URL's secrets. errcode is None when the robot did
+    not answer one.
+    """
     try:
         resp = requests.post(url, json=payload, timeout=timeout)
     except requests.RequestException as exc:
-        raise WeComError(f"WeCom robot {redact(url)} unreachable: {exc.__class__.__name__}",
-                         retryable=True) from None
-    if resp.status_code >= 500 or resp.status_code == 429:
-        raise WeComError(f"WeCom robot {redact(url)} answered HTTP {resp.status_code}", retryable=True)
+        raise error(f"{name} unreachable: {exc.__class__.__name__}", retryable=True, errcode=None) from None
     if resp.status_code != 200:
-        raise WeComError(f"WeCom robot {redact(url)} answered HTTP {resp.status_code}", retryable=False)
+        raise error(f"{name} answered HTTP {resp.status_code}",
+                    retryable=resp.status_code >= 500 or resp.status_code == 429, errcode=None)
     try:
         body = resp.json()
     except ValueError:
-        raise WeComError(f"WeCom robot {redact(url)} answered non-JSON", retryable=True) from None
+        raise error(f"{name} answered non-JSON", retryable=True, errcode=None) from None
     code = body.get("errcode")
     if code == 0:
         return body
-    if code == RATE_LIMITED:
-        raise WeComRateLimited(f"WeCom robot {redact(url)} rate limited (errcode 45009)")
-    raise WeComError(f"WeCom robot {redact(url)} errcode {code}: {body.get('errmsg')}",
-                     retryable=code in {-1}, errcode=code)
+    if code == rate_limited_code:
+        raise error(f"{name} rate limited (errcode {rate_limited_code})", retryable=True, errcode=code)
+    raise error(f"{name} errcode {code}: {body.get('errmsg')}", retryable=code == -1, errcode=code)
+
+
+def _wecom_error(message: str, *, retryable: bool, errcode: int | None) -> WeComError:
+    if errcode == RATE_LIMITED:
+        return WeComRateLimited(message)
+    return WeComError(message, retryable=retryable, errcode=errcode)
+
+
+def post_wecom(url: str, payload: dict, timeout: float = 10.0) -> dict:
+    """POST one message; raise WeComError (retryable or not) unless errcode is 0,
+    WeComRateLimited when the robot's per-minute limit is used up."""
+    return post_robot(url, payload, name=f"WeCom robot {redact(url)}", rate_limited_code=RATE_LIMITED,
+                      error=_wecom_error, timeout=timeout)

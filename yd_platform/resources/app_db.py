@@ -7,10 +7,14 @@ statements run on both.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import dagster as dg
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, sqlite
+
+KEY_LENGTH = 255
 
 
 @lru_cache(maxsize=16)
@@ -45,3 +49,27 @@ class AppDatabaseResource(dg.ConfigurableResource):
     @property
     def dialect(self) -> str:
         return sa.make_url(self.url).get_backend_name()
+
+
+def fit_key(key: str, length: int = KEY_LENGTH) -> str:
+    """`key` as stored in a `String(length)` column: a longer key keeps its start and a
+    digest of the whole, so distinct keys stay distinct where cutting them would collide."""
+    if len(key) <= length:
+        return key
+    digest = hashlib.sha1(key.encode()).hexdigest()
+    return f"{key[:length - len(digest) - 1]}#{digest}"
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
+    """Insert rows whose primary or unique key is new, in one statement per row on SQLite
+    and MariaDB alike; existing ones are left untouched. Returns how many were inserted."""
+    if not rows:
+        return 0
+    name = conn.dialect.name
+    if name == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    elif name in ("mysql", "mariadb"):
+        stmt = mysql.insert(table).prefix_with("IGNORE")
+    else:  # pragma: no cover - other back-ends are not deployed
+        stmt = sa.insert(table)
+    return sum(conn.execute(stmt, [row]).rowcount for row in rows)

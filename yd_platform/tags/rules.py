@@ -72,10 +72,6 @@ class Validation:
     valid: list[TagRule] = field(default_factory=list)
     problems: list[RuleProblem] = field(default_factory=list)
 
-    @property
-    def invalid_tag_ids(self) -> list[int | None]:
-        return list(dict.fromkeys(p.tag_id for p in self.problems))
-
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -23,7 +23,7 @@ from yd_platform.tags.config import TagsConfig
 from yd_platform.tags.engine import collect_tags, tag_users
 from yd_platform.tags.features import build_feature_source
 from yd_platform.tags.rules import validate_tags
-from yd_platform.tags.store import ensure_tables, load_tags
+from yd_platform.tags.store import load_tags
 from yd_platform.tags.write import WriteSummary, write_user_tags
 
 
@@ -78,7 +78,6 @@ def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Cat
                   log: Callable[[str], None] = print) -> TagRunReport:
     tag_ids, user_ids = sorted(set(tag_ids or [])), sorted({str(u) for u in user_ids or []})
     report = TagRunReport(mode_of(tag_ids, user_ids), today)
-    ensure_tables(engine)
     tags = load_tags(engine, tag_ids or None)
     report.unknown_tag_ids = sorted(set(tag_ids) - {t.tag_id for t in tags})
     if report.unknown_tag_ids:
@@ -92,8 +91,6 @@ def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Cat
         source, report.files_read = build_feature_source(spark, cfg, catalog, store, today, Path(staging))
         validation = validate_tags(tags, schema_kinds(source))
         report.problems = [str(p) for p in validation.problems]
-        for problem in report.problems:
-            log(f"rule skipped: {problem}")
         if not validation.valid:
             raise TagRunError("every selected rule is invalid: " + "; ".join(report.problems))
         report.evaluated_tag_ids = [t.tag_id for t in validation.valid]

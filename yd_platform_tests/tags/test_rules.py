@@ -89,7 +89,7 @@ def test_invalid_tags_are_skipped_and_valid_ones_kept():
     result = validate_tags(tags, SCHEMA)
     assert [t.tag_id for t in result.valid] == [1, 3]
     assert result.valid[1].rule["logic"] == "OR"  # text rules are decoded
-    assert result.invalid_tag_ids == [2]
+    assert list(dict.fromkeys(p.tag_id for p in result.problems)) == [2]
 
 
 def test_rules_file_entries():
