@@ -1,7 +1,8 @@
 """Checks generated for every dataset's `merged` and `ods` assets.
 
-All of a stage's data checks run in one op per asset (the partition is read once) and
-are partitioned like the asset, so the UI shows a status per period. `rows_nonzero` and
+All of a stage's data checks run in one op per asset (each partition is read once) and
+are partitioned like the asset; every partition of a run, ranged runs included, gets its
+own result, so the UI shows a status per period. `rows_nonzero` and
 `keys_unique` are blocking: when they fail, nothing downstream of that asset runs for the
 partition (ods after merged, user_tags after ods).
 """
@@ -15,6 +16,7 @@ from yd_platform.catalog import Catalog, DatasetSpec
 from yd_platform.checks import evaluate
 from yd_platform.checks.data import partition_row_count, read_partition
 from yd_platform.checks.history import previous_keys
+from yd_platform.checks.per_partition import PartitionResults
 from yd_platform.pipeline.assets import merged_key, ods_key
 from yd_platform.pipeline.partitions import shop_partitions, time_partitions
 
@@ -30,8 +32,9 @@ DATA_CHECKS: dict[str, tuple[dg.AssetCheckSeverity, bool, str]] = {
     "volume_normal": (WARN, False, "Row count within the tolerance of the trailing partitions' average."),
 }
 CHECK_RESOURCES = {"object_store", "shop_source"}
+# Metadata key under which evaluations recorded before per-partition results carried a
+# range run's partitions; the notifier still reads it from stored history.
 PARTITION_RESULTS = "partition_results"
-PARTITION_TEXT_LIMIT = 300
 # When automation requests the asset, its checks are requested into the same run; that is
 # also what lets `all_deps_blocking_checks_passed` request the downstream asset in that tick.
 WITH_ASSET = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested()).with_label(
@@ -62,39 +65,6 @@ def evaluate_partition(store, ds: DatasetSpec, stage: str, key: str, shops: list
     }
 
 
-def partition_results(outcomes: dict[str, evaluate.Outcome]) -> dict[str, dict[str, object]]:
-    """Each partition's own result, so notifications can alert and recover per partition."""
-    out: dict[str, dict[str, object]] = {}
-    for key, outcome in sorted(outcomes.items()):
-        item: dict[str, object] = {"passed": outcome.passed, "failing_count": outcome.failing_count,
-                                   "description": outcome.description[:PARTITION_TEXT_LIMIT]}
-        sample = outcome.metadata.get("sample")
-        if not outcome.passed and sample and sample != "-":
-            item["sample"] = str(sample)[:PARTITION_TEXT_LIMIT]
-        out[key] = item
-    return out
-
-
-def combine(outcomes: dict[str, evaluate.Outcome]) -> tuple[bool, str, dict[str, object]]:
-    """One result for a run covering several partitions: failed if any partition failed.
-
-    Dagster records one evaluation per check and run (without a partition when the run
-    covers a range), so each partition's result travels in `partition_results`.
-    """
-    if len(outcomes) == 1:
-        key, outcome = next(iter(outcomes.items()))
-        return outcome.passed, outcome.description, {"partition": key, **outcome.all_metadata()}
-    failed = {k: o for k, o in outcomes.items() if not o.passed}
-    text = "; ".join(f"{k}: {o.description}" for k, o in failed.items()) or f"{len(outcomes)} partitions passed"
-    return not failed, text, {
-        "partition": ",".join(failed) if failed else f"{min(outcomes)}..{max(outcomes)}",
-        "failing_count": sum(o.failing_count for o in failed.values()),
-        "failed_partitions": ", ".join(failed) or "-",
-        "checked_partitions": len(outcomes),
-        PARTITION_RESULTS: dg.MetadataValue.json(partition_results(outcomes)),
-    }
-
-
 def build_data_checks(catalog: Catalog, ds: DatasetSpec, stage: str) -> dg.AssetChecksDefinition:
     asset_key = merged_key(ds) if stage == "merged" else ods_key(ds)
     partitions = time_partitions(ds)
@@ -119,10 +89,9 @@ def build_data_checks(catalog: Catalog, ds: DatasetSpec, stage: str) -> dg.Asset
         row_count = cache(lambda key: partition_row_count(store, arrow_fs, ds, stage, key))
         per_key = {key: evaluate_partition(store, ds, stage, key, shops, row_count)
                    for key in context.partition_keys}
+        results = PartitionResults(context)
         for name, (severity, _blocking, _text) in DATA_CHECKS.items():
-            passed, description, metadata = combine({k: o[name] for k, o in per_key.items()})
-            yield dg.AssetCheckResult(asset_key=asset_key, check_name=name, passed=passed,
-                                      severity=severity, description=description, metadata=metadata)
+            yield from results.emit(asset_key, name, severity, {k: o[name] for k, o in per_key.items()})
 
     return _checks
 

@@ -10,8 +10,9 @@ import pyarrow as pa
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.checks.data import read_partition
-from yd_platform.checks.dataset_checks import WITH_ASSET, combine
+from yd_platform.checks.dataset_checks import WITH_ASSET
 from yd_platform.checks.history import previous_key
+from yd_platform.checks.per_partition import PartitionResults
 from yd_platform.checks.rules import AlertRule, run_rules
 from yd_platform.pipeline.assets import ods_key
 from yd_platform.pipeline.partitions import time_partitions
@@ -44,16 +45,13 @@ def build_rule_checks(ds: DatasetSpec, rules: list[AlertRule]) -> dg.AssetChecks
         # next: keep the last two read.
         read = lru_cache(maxsize=2)(lambda key: read_partition(store, ds, "ods", key))
         per_key = {key: evaluate_rules(read, ds, rules, key) for key in context.partition_keys}
+        results = PartitionResults(context)
         for rule in rules:
-            passed, description, metadata = combine({k: o[rule.name] for k, o in per_key.items()})
-            if rule.channels:
-                metadata["channels"] = ",".join(rule.channels)
+            extra = {"channels": ",".join(rule.channels)} if rule.channels else {}
             if rule.owners:
-                metadata["owners"] = ", ".join(rule.owners)
-            yield dg.AssetCheckResult(
-                asset_key=asset_key, check_name=rule.name, passed=passed, description=description,
-                severity=dg.AssetCheckSeverity(rule.severity), metadata=metadata,
-            )
+                extra["owners"] = ", ".join(rule.owners)
+            yield from results.emit(asset_key, rule.name, dg.AssetCheckSeverity(rule.severity),
+                                    {k: o[rule.name] for k, o in per_key.items()}, extra)
 
     return _rules
 
