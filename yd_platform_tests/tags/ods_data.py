@@ -36,7 +36,10 @@ def write_chat_ods(store, catalog) -> None:
                 "period_start": [date.fromisoformat(day)] * len(rows),
                 "period_end": [date.fromisoformat(day)] * len(rows),
             }
-            table = pa.Table.from_pydict(data, schema=merged_schema(ds))
+            schema = merged_schema(ds)
+            for name in schema.names:  # columns the tags do not read stay empty
+                data.setdefault(name, [None] * len(rows))
+            table = pa.Table.from_pydict(data, schema=schema)
             sink = pa.BufferOutputStream()
             pq.write_table(table, sink)
             store.put_bytes(ods_data_key(ds, day), sink.getvalue().to_pybytes())

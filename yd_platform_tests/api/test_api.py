@@ -1,0 +1,155 @@
+"""The HTTP API against a real webserver, daemon and app database: the old tag service's
+calls start real user_tags runs and report them; errors are 401/404/422/503 as documented."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from yd_platform.catalog import load_catalog
+from yd_platform.resources.app_db import engine_for
+from yd_platform.resources.core import object_store_from_env
+from yd_platform.tags.store import read_user_tags, save_tag
+from yd_platform_tests.api.conftest import ApiStack, start_api
+from yd_platform_tests.processes import free_port, stop_group
+from yd_platform_tests.tags.ods_data import write_chat_ods
+
+pytestmark = pytest.mark.slow
+
+
+def _rule(field: str, value: int) -> dict:
+    return {"logic": "AND", "conditions": [{"field": field, "operator": ">=", "value": value, "type": "number"}]}
+
+
+@pytest.fixture(scope="module")
+def seeded(api_stack: ApiStack):
+    """Chat ODS partitions and two tags in the stack's own YD_HOME."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("YD_HOME", api_stack.env["YD_HOME"])
+        write_chat_ods(object_store_from_env().client(), load_catalog())
+        engine = engine_for(f"sqlite:///{api_stack.env['YD_HOME']}/app.db")
+        save_tag(engine, 1, "多次咨询", _rule("chat_sessions", 2), category="行为分析")
+        save_tag(engine, 2, "话多", _rule("chat_messages", 15), category="行为分析", description="many messages")
+    return engine
+
+
+def test_health_names_webserver_daemon_and_app_database(api_stack: ApiStack, seeded):
+    deadline = time.monotonic() + 90
+    while True:  # the daemon's first heartbeat takes a few seconds
+        response = api_stack.get("/health", key=None)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "healthy"
+    assert body["checks"]["webserver"]["url"] == api_stack.dagster_url
+    assert body["checks"]["daemon"]["daemons"]["QUEUED_RUN_COORDINATOR"] is True
+    assert body["checks"]["app_database"] == {"ok": True, "dialect": "sqlite"}
+
+
+def test_key_is_required_except_for_health(api_stack: ApiStack):
+    assert api_stack.get("/api/v1/tags/available", key=None).status_code == 401
+    wrong = api_stack.get("/api/v1/tags/available", key="not-the-key")
+    assert wrong.status_code == 401 and "X-API-Key" in wrong.json()["detail"]
+    assert api_stack.post("/api/v1/tags/trigger", {"mode": "task-all"}, key=None).status_code == 401
+    assert api_stack.get("/health", key=None).status_code in (200, 503)
+
+
+def test_docs_list_every_endpoint(api_stack: ApiStack):
+    assert api_stack.get("/docs", key=None).status_code == 200
+    paths = api_stack.get("/openapi.json", key=None).json()["paths"]
+    for path in ("/api/v1/tags/trigger", "/api/v1/tags/tasks/{task_id}/status", "/api/v1/tags/tasks",
+                 "/api/v1/tags/available", "/health"):
+        assert path in paths
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"mode": "everything"}, "mode"),
+    ({"tag_ids": [1]}, "mode"),
+    ({"mode": "task-tags"}, "tag_ids"),
+    ({"mode": "task-tags", "tag_ids": ["one"]}, "tag_ids"),
+    ({"mode": "task-users", "tag_ids": [1]}, "user_ids"),
+    ({"mode": "task-all", "user_ids": ["b1"]}, "user_ids"),
+])
+def test_invalid_bodies_are_422_naming_the_field(api_stack: ApiStack, body, field):
+    response = api_stack.post("/api/v1/tags/trigger", body)
+    assert response.status_code == 422
+    assert field in {e["loc"][1] for e in response.json()["detail"]}
+
+
+def test_unknown_task_is_404(api_stack: ApiStack):
+    response = api_stack.get("/api/v1/tags/tasks/00000000-0000-0000-0000-000000000000/status")
+    assert response.status_code == 404
+    assert "00000000-0000-0000-0000-000000000000" in response.json()["detail"]
+
+
+def test_available_tags_with_categories(api_stack: ApiStack, seeded):
+    body = api_stack.get("/api/v1/tags/available").json()
+    by_id = {t["tag_id"]: t for t in body["tags"]}
+    assert by_id[1]["tag_name"] == "多次咨询" and by_id[1]["tag_category"] == "行为分析"
+    assert by_id[2]["description"] == "many messages"
+    assert by_id[2]["rule"]["conditions"][0]["field"] == "chat_messages"
+    assert "行为分析" in {c["category_name"] for c in body["categories"]}
+
+
+def test_trigger_in_each_mode_runs_to_success(api_stack: ApiStack, seeded):
+    # task-all: every tag for every user
+    task = api_stack.post("/api/v1/tags/trigger", {"mode": "task-all"})
+    assert task.status_code == 202, task.text
+    task_id = task.json()["task_id"]
+    status = api_stack.wait_done(task_id)
+    assert status["status"] == "completed", api_stack.log_tail()
+    assert status["mode"] == "task-all" and status["started_at"] and status["completed_at"]
+    assert status["result"]["matched_users"] >= 1
+    tags = {u: r["tag_ids"] for u, r in read_user_tags(seeded).items()}
+    assert tags["b1"] == [1] and tags["b3"] == [2]
+
+    # task-tags then task-users: their own run ids, found in the recent-task list
+    ids = []
+    for body in ({"mode": "task-tags", "tag_ids": [2]}, {"mode": "task-users", "user_ids": ["b3"]}):
+        response = api_stack.post("/api/v1/tags/trigger", body)
+        assert response.status_code == 202
+        ids.append(response.json()["task_id"])
+        done = api_stack.wait_done(ids[-1])
+        assert done["status"] == "completed" and done["mode"] == body["mode"]
+        assert done.get("tag_ids", []) == body.get("tag_ids", [])
+    recent = api_stack.get("/api/v1/tags/tasks").json()["tasks"]
+    assert [t["task_id"] for t in recent[:3]] == [ids[1], ids[0], task_id]
+    # the old callers' path answers the same
+    assert api_stack.get(f"/api/v1/tasks/{task_id}/status").json()["status"]["status"] == "completed"
+
+
+def test_webserver_down_is_503_with_its_url(api_stack: ApiStack, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = {**api_stack.env, "YD_UI_URL": dead}
+    proc, url = start_api(env, tmp_path / "api-dead.log")
+    try:
+        import requests
+
+        response = requests.post(f"{url}/api/v1/tags/trigger", json={"mode": "task-all"},
+                                 headers={"X-API-Key": env["YD_API_KEY"]}, timeout=30)
+        assert response.status_code == 503
+        assert dead in response.json()["detail"] and "not reachable" in response.json()["detail"]
+        health = requests.get(f"{url}/health", timeout=30)
+        assert health.status_code == 503 and health.json()["checks"]["webserver"]["ok"] is False
+    finally:
+        stop_group(proc)
+
+
+def test_without_a_key_the_service_stays_on_loopback(api_stack: ApiStack, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in api_stack.env.items() if k != "YD_API_KEY"}
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "yd-platform"), "api", "--host", "0.0.0.0",
+                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        first = proc.stdout.readline()
+        assert "YD_API_KEY is not set" in first and "127.0.0.1" in first
+    finally:
+        stop_group(proc)
