@@ -33,6 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="YYYY-MM-DD used by recent_days (default: today in the tags.yaml timezone)")
     tp.set_defaults(func=run_try)
 
+    sp = tsub.add_parser("seed", help="load the shipped tags (tags.yaml seed) into the tag tables")
+    sp.set_defaults(func=run_seed)
+
+    dp = tsub.add_parser("demo-data", help="fill the feature tables of the warehouse with demo users")
+    dp.add_argument("--users", type=int, default=1000, help="number of users (default 1000)")
+    dp.add_argument("--seed", type=int, default=42, help="random seed: same seed, same rows (default 42)")
+    dp.add_argument("--today", type=date.fromisoformat, default=None,
+                    help="YYYY-MM-DD the dates are relative to (default: today in the tags.yaml timezone)")
+    dp.set_defaults(func=run_demo_data)
+
 
 def run_list(args: argparse.Namespace) -> int:
     from yd_platform.catalog import load_catalog
@@ -71,11 +81,11 @@ def _read_input(spark, path: Path):
 
 
 def run_try(args: argparse.Namespace) -> int:
-    from yd_platform.tags.rules import tags_from_file_entries, validate_tags
+    from yd_platform.tags.rules import load_json, tags_from_file_entries, validate_tags
 
     try:
-        entries = json.loads(args.rules.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        entries = load_json(args.rules.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
         print(f"--rules {args.rules}: cannot read a JSON list of rules: {exc}", file=sys.stderr)
         return 2
     tags, problems = tags_from_file_entries(entries, str(args.rules))
@@ -101,3 +111,34 @@ def run_try(args: argparse.Namespace) -> int:
     for user in sorted(result):
         print(json.dumps({"user_id": user, "tag_ids": result[user]}, ensure_ascii=False))
     return 2 if problems else 0
+
+
+def run_seed(args: argparse.Namespace) -> int:
+    from yd_platform.catalog import load_catalog
+    from yd_platform.tags.config import load_tags_config
+    from yd_platform.tags.seed import apply_seed
+
+    cfg = load_tags_config(catalog=load_catalog())
+    print(apply_seed(app_db_from_env().engine(), cfg.seed).summary())
+    return 0
+
+
+def run_demo_data(args: argparse.Namespace) -> int:
+    """Write the demo feature tables; the next `dw` collection publishes them as ODS."""
+    from yd_platform.catalog import load_catalog
+    from yd_platform.collect.platforms.warehouse import warehouse_url
+    from yd_platform.tags.config import load_tags_config
+    from yd_platform.tags.demo_data import DemoDataError, write_demo_data
+
+    catalog = load_catalog()
+    today = args.today or datetime.now(ZoneInfo(load_tags_config(catalog=catalog).timezone)).date()
+    try:
+        written = write_demo_data(warehouse_url(), catalog, args.users, args.seed, today)
+    except DemoDataError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for name, count in written.rows.items():
+        print(f"{name}: {count} rows")
+    print(f"written to {written.url} for {today}; `yd-platform run --date {today} --datasets dw/user_basic_info "
+          "dw/user_asset_summary dw/user_activity_summary` publishes them")
+    return 0

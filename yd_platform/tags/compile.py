@@ -1,8 +1,13 @@
 """Turn validated rules into Spark Column expressions.
 
-Fields are only ever used through `F.col(name)` after the validator confirmed the name
+Fields are only ever used through `column(name)` (a quoted reference, so a backtick,
+dot or space in a name is just part of the name) after the validator confirmed the name
 is in the source schema; values only through `F.lit(value)`; nothing is pasted into a
-SQL string. Every leaf is wrapped in `coalesce(expr, false)`, so a comparison with null
+SQL string.
+
+Groups compile to a balanced tree of `&` / `|` (depth log2(width), not width: a chain
+of 500 ORs overflows the JVM stack when Spark analyses it), and in an OR the equality
+tests of one field collapse into a single `isin`. Every leaf is wrapped in `coalesce(expr, false)`, so a comparison with null
 is false (the null operators are the exception by nature), and `NOT` of a null
 comparison is true.
 
@@ -16,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from functools import reduce
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -24,6 +28,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from yd_platform.tags.rules import RANGE_OPERATORS
+
+
+def column(name: str) -> Column:
+    """A reference to the column called exactly `name` (backticks quoted, dots literal)."""
+    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def schema_kinds(df: DataFrame) -> dict[str, str]:
@@ -71,7 +80,7 @@ def _list_leaf(col: Column, op: str, value: Any, element: T.DataType | None) -> 
 
 def _leaf(node: dict[str, Any], today: date, types: Types | None = None) -> Column:
     kind, op, value = node["type"], node["operator"], node.get("value")
-    col = F.col(node["field"])
+    col = column(node["field"])
     if op == "is_null":
         return col.isNull()
     if op == "is_not_null":
@@ -112,12 +121,41 @@ def source_types(df: DataFrame) -> dict[str, T.DataType]:
     return {f.name: f.dataType for f in df.schema.fields}
 
 
+def balanced(parts: list[Column], combine) -> Column:
+    """Combine `parts` pairwise, level by level: a tree of depth log2(len(parts))."""
+    while len(parts) > 1:
+        parts = [combine(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]
+    return parts[0]
+
+
+def _equality_sets(conditions: list[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Split an OR group's children into one `in` leaf per (field, type) of its `=` / `in`
+    leaves on number, string or boolean fields, and the other children."""
+    sets: dict[tuple[str, str], list[Any]] = {}
+    rest = []
+    for child in conditions:
+        if ("conditions" not in child and child.get("type") in ("number", "string", "boolean")
+                and child.get("operator") in ("=", "in")):
+            values = child["value"] if child["operator"] == "in" else [child["value"]]
+            sets.setdefault((child["field"], child["type"]), []).extend(values)
+        else:
+            rest.append(child)
+    leaves = [{"field": f, "type": t, "operator": "in", "value": list(dict.fromkeys(v))}
+              for (f, t), v in sets.items()]
+    return leaves, rest
+
+
 def rule_expression(node: dict[str, Any], today: date, types: Types | None = None) -> Column:
     """A boolean, never-null Column for a validated rule (`types`: see `source_types`)."""
     if "logic" not in node and "conditions" not in node:
         return F.coalesce(_leaf(node, today, types), F.lit(False))
-    parts = [rule_expression(child, today, types) for child in node["conditions"]]
+    children = node["conditions"]
+    if node["logic"] != "AND":
+        leaves, rest = _equality_sets(children)
+        children = [*leaves, *rest]
+    parts = [rule_expression(child, today, types) for child in children]
     if node["logic"] == "AND":
-        return reduce(lambda a, b: a & b, parts)
-    any_part = reduce(lambda a, b: a | b, parts)
+        return balanced(parts, lambda a, b: a & b)
+    any_part = balanced(parts, lambda a, b: a | b)
     return any_part if node["logic"] == "OR" else ~any_part

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from yd_platform.tags.compile import rule_expression, source_types
-from yd_platform.tags.rules import TagRule
+from yd_platform.tags.rules import RuleProblem, TagRule
 
 USER_COLUMN = "user_id"
 
@@ -27,16 +27,31 @@ def restrict_users(source: DataFrame, user_ids: Iterable[str] | None) -> DataFra
     return source.filter(F.col(USER_COLUMN).cast("string").isin(wanted))
 
 
+def compile_tags(tags: list[TagRule], today: date, types: dict,
+                 problems: list[RuleProblem] | None = None) -> list[tuple[int, Column]]:
+    """(tag_id, boolean Column) per tag, by tag id; a rule that cannot be compiled is left
+    out and reported in `problems`, so it never stops the other tags."""
+    compiled = []
+    for tag in sorted(tags, key=lambda t: t.tag_id):
+        try:
+            compiled.append((tag.tag_id, rule_expression(tag.rule, today, types)))
+        except (RecursionError, ValueError, TypeError, KeyError) as exc:
+            if problems is None:
+                raise
+            problems.append(RuleProblem(tag.tag_id, "$", f"cannot be compiled: {type(exc).__name__}: {exc}"))
+    return compiled
+
+
 def tag_users(source: DataFrame, tags: list[TagRule], today: date,
-              user_ids: Iterable[str] | None = None) -> DataFrame:
+              user_ids: Iterable[str] | None = None,
+              problems: list[RuleProblem] | None = None) -> DataFrame:
     """user_id, tag_ids (ascending) for every user matching at least one of `tags`."""
     source = restrict_users(source, user_ids)
-    ordered = sorted(tags, key=lambda t: t.tag_id)
-    if not ordered:
+    compiled = compile_tags(tags, today, source_types(source), problems)
+    if not compiled:
         return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
                              F.array().cast("array<int>").alias("tag_ids")).limit(0)
-    types = source_types(source)
-    matched = F.array(*[F.when(rule_expression(t.rule, today, types), F.lit(t.tag_id)) for t in ordered])
+    matched = F.array(*[F.when(expr, F.lit(tag_id)) for tag_id, expr in compiled])
     return (
         source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
                       F.array_sort(F.array_compact(matched)).alias("tag_ids"))

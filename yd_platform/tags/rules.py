@@ -8,12 +8,18 @@ wrong tag can be found and fixed; the engine runs only rules that passed.
 
 The validator is pure Python: the source schema is a mapping field -> type (number,
 string, date, boolean, list), so rules can be checked without starting Spark.
+
+It also refuses what the engine cannot run (see the README's rule limits): groups nested
+deeper than MAX_DEPTH, a group with more than MAX_GROUP_WIDTH conditions, an `in` /
+`not_in` list longer than MAX_LIST_VALUES. Depth is measured without recursion, so a
+rule nested a thousand levels deep is one problem of its tag, not a RecursionError.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,6 +47,9 @@ SOURCE_TYPES_FOR_RULE_TYPE: dict[str, tuple[str, ...]] = {
     "boolean": ("boolean",),
     "list": ("list",),
 }
+MAX_DEPTH = 16
+MAX_GROUP_WIDTH = 1000
+MAX_LIST_VALUES = 10000
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -108,6 +117,8 @@ def value_problem(kind: str, operator: str, value: Any) -> str | None:
     if operator in ("in", "not_in"):
         if not isinstance(value, list) or not value:
             return f"{operator} needs a non-empty list of {wanted} values (got {value!r})"
+        if len(value) > MAX_LIST_VALUES:
+            return f"{operator} list has {len(value)} values, more than the limit of {MAX_LIST_VALUES}"
         bad = [v for v in value if not is_ok(v)]
         return f"{operator} list items must be {wanted} (bad: {bad!r})" if bad else None
     if operator in RANGE_OPERATORS:
@@ -151,6 +162,10 @@ class _Checker:
             return
         if not conditions:
             self.fail(f"{path}.conditions", "empty group: a group needs at least one condition")
+        if len(conditions) > MAX_GROUP_WIDTH:
+            self.fail(f"{path}.conditions", f"{len(conditions)} conditions in one group, more than the limit "
+                                            f"of {MAX_GROUP_WIDTH} (split it into nested groups)")
+            return
         for i, child in enumerate(conditions):
             self.node(child, f"{path}.conditions[{i}]")
 
@@ -179,14 +194,40 @@ class _Checker:
             self.fail(f"{path}.value", problem)
 
 
+def load_json(text: str | bytes) -> Any:
+    """json.loads that also reads documents nested deeper than Python's recursion limit
+    (so the validator, not the parser, refuses them, naming their tag); ValueError on bad JSON."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply to read") from exc
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def parse_rule(rule: Any) -> Any:
     """Rules stored as text (a JSON column filled by hand) are decoded; bad JSON raises ValueError."""
     if isinstance(rule, (str, bytes)):
         try:
-            return json.loads(rule)
-        except json.JSONDecodeError as exc:
+            return load_json(rule)
+        except ValueError as exc:
             raise ValueError(f"rule is not valid JSON: {exc}") from exc
     return rule
+
+
+def too_deep(rule: Any) -> str | None:
+    """The JSON path of the first group nested deeper than MAX_DEPTH, found without recursion."""
+    stack = [(rule, "$", 1)]
+    while stack:
+        node, path, depth = stack.pop()
+        if not isinstance(node, dict) or not isinstance(node.get("conditions"), list):
+            continue
+        if depth > MAX_DEPTH:
+            return path
+        stack.extend((child, f"{path}.conditions[{i}]", depth + 1) for i, child in enumerate(node["conditions"]))
+    return None
 
 
 def check_rule(tag_id: int | None, rule: Any, schema: Mapping[str, str]) -> list[RuleProblem]:
@@ -195,6 +236,10 @@ def check_rule(tag_id: int | None, rule: Any, schema: Mapping[str, str]) -> list
         rule = parse_rule(rule)
     except ValueError as exc:
         return [RuleProblem(tag_id, "$", str(exc))]
+    deep = too_deep(rule)
+    if deep:
+        return [RuleProblem(tag_id, deep, f"groups nested more than {MAX_DEPTH} levels deep (the limit); "
+                                          "flatten the rule")]
     checker = _Checker(tag_id, schema)
     checker.node(rule, "$")
     return checker.problems

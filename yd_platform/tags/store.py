@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from yd_platform.tags.rules import TagRule
+from yd_platform.tags.rules import TagRule, parse_rule
 
 metadata = sa.MetaData()
 _id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -84,9 +84,10 @@ def save_tag(engine: sa.Engine, tag_id: int, tag_name: str, rule: dict, category
 def load_tags(engine: sa.Engine, tag_ids: Iterable[int] | None = None) -> list[TagRule]:
     """Active tags with their newest active rule, by tag id (optionally only `tag_ids`)."""
     ensure_tables(engine)
+    # the rule is read as text and parsed per tag: one unreadable rule is that tag's problem
+    rule_text = sa.type_coerce(tag_rules.c.rule_conditions, sa.Text).label("rule_conditions")
     query = (
-        sa.select(tag_definition.c.tag_id, tag_definition.c.tag_name, tag_definition.c.tag_category,
-                  tag_rules.c.rule_conditions)
+        sa.select(tag_definition.c.tag_id, tag_definition.c.tag_name, tag_definition.c.tag_category, rule_text)
         .join(tag_rules, tag_rules.c.tag_id == tag_definition.c.tag_id)
         .where(tag_definition.c.is_active.is_(True), tag_rules.c.is_active.is_(True))
         .order_by(tag_definition.c.tag_id, tag_rules.c.rule_id.desc())
@@ -98,8 +99,17 @@ def load_tags(engine: sa.Engine, tag_ids: Iterable[int] | None = None) -> list[T
         rows = conn.execute(query).all()
     tags: dict[int, TagRule] = {}
     for row in rows:
-        tags.setdefault(row.tag_id, TagRule(row.tag_id, row.tag_name, row.rule_conditions, row.tag_category or ""))
+        if row.tag_id not in tags:
+            tags[row.tag_id] = TagRule(row.tag_id, row.tag_name, _rule(row.rule_conditions), row.tag_category or "")
     return list(tags.values())
+
+
+def _rule(text: str | None):
+    """The parsed rule, or its text when it cannot be parsed (the validator then reports it)."""
+    try:
+        return parse_rule(text)
+    except ValueError:
+        return text
 
 
 def tag_names(engine: sa.Engine) -> dict[int, str]:

@@ -81,3 +81,19 @@ def test_try_refuses_unreadable_rules(tmp_path, capsys):
     rules.write_text("[not json", encoding="utf-8")
     assert main(["tags", "try", "--rules", str(rules), "--input", str(tmp_path / "x.csv")]) == 2
     assert "cannot read a JSON list of rules" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_try_with_odd_characters_in_feature_column_names(tmp_path, capsys, spark):
+    rules, users = tmp_path / "rules.json", tmp_path / "users.csv"
+    odd = [{"tag_id": 1, "tag_name": "tick", "rule": {"field": "msg`s", "operator": ">=", "value": 10,
+                                                     "type": "number"}},
+           {"tag_id": 2, "tag_name": "dot", "rule": {"field": "city.name", "operator": "=", "value": "bj",
+                                                    "type": "string"}},
+           {"tag_id": 3, "tag_name": "space", "rule": {"field": "last chat", "operator": "is_null",
+                                                      "type": "string"}}]
+    rules.write_text(json.dumps(odd), encoding="utf-8")
+    users.write_text("user_id,msg`s,city.name,last chat\nu1,12,bj,x\nu2,3,sh,\n", encoding="utf-8")
+    assert main(["tags", "try", "--rules", str(rules), "--input", str(users), "--today", "2025-10-02"]) == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
+        {"user_id": "u1", "tag_ids": [1, 2]}, {"user_id": "u2", "tag_ids": [3]}]

@@ -136,3 +136,47 @@ def test_malformed_values_do_not_stop_the_pass(spark):
             TagRule(6, "none of them", leaf("shops", "not_in", ["x"], "list")),
             TagRule(7, "web", leaf("channels", "contains", "web", "list"))]
     assert collect_tags(tag_users(rows, tags, TODAY)) == {"u1": [1, 2, 6], "u2": [5, 6, 7]}
+
+
+def test_wide_or_groups_compile_and_match_like_python(spark):
+    """An OR of 500 conditions (and the widest, deepest rule the validator accepts) runs
+    in Spark: groups compile to a balanced tree, same-field equalities to one isin."""
+    from yd_platform.tags.rules import MAX_DEPTH, MAX_GROUP_WIDTH
+
+    rows = [(f"u{i}", i, float(i % 97), f"c{i % 50}") for i in range(2000)]
+    users = spark.createDataFrame(rows, "user_id string, n bigint, score double, city string")
+    equal_500 = {"logic": "OR", "conditions": [leaf("n", "=", i * 3) for i in range(500)]}
+    mixed_500 = {"logic": "OR", "conditions": [
+        leaf("n", "between", [i * 10, i * 10 + 1]) if i % 2 else leaf("city", "=", f"c{i % 7}", "string")
+        for i in range(500)]}
+    widest = {"logic": "AND", "conditions": [leaf("score", ">=", float(i % 3)) for i in range(MAX_GROUP_WIDTH)]}
+    deepest = leaf("n", "<", 100)
+    for depth in range(MAX_DEPTH - 1):
+        # AND levels add conditions that always hold, OR levels ones that never do
+        extra = ([leaf("n", "=", 5000 + depth * 100 + k) for k in range(50)] if depth % 2
+                 else [leaf("n", ">=", -k) for k in range(50)])
+        deepest = {"logic": "OR" if depth % 2 else "AND", "conditions": [deepest, *extra]}
+    tags = [TagRule(1, "equal", equal_500), TagRule(2, "mixed", mixed_500), TagRule(3, "widest", widest),
+            TagRule(4, "deepest", {"logic": "AND", "conditions": [deepest]})]
+    problems = []
+    result = collect_tags(tag_users(users, tags, TODAY, problems=problems))
+    assert problems == []
+    expected: dict[str, list[int]] = {}
+    for user, n, score, city in rows:
+        hits = [n % 3 == 0 and n < 1500,
+                any(i % 2 and i * 10 <= n <= i * 10 + 1 for i in range(500))
+                or city in {f"c{i % 7}" for i in range(0, 500, 2)},
+                score >= 2.0,
+                n < 100]
+        ids = [tag_id for tag_id, hit in zip((1, 2, 3, 4), hits, strict=True) if hit]
+        if ids:
+            expected[user] = ids
+    assert result == expected
+
+
+def test_a_rule_that_cannot_compile_is_reported_and_the_others_run(users):
+    problems = []
+    tags = [TagRule(1, "broken", leaf("age", "between", 5)), TagRule(2, "adult", leaf("age", ">=", 18))]
+    result = collect_tags(tag_users(users, tags, TODAY, problems=problems))
+    assert result == {"u2": [2], "u1": [2]}
+    assert [p.tag_id for p in problems] == [1]

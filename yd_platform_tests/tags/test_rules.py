@@ -99,3 +99,53 @@ def test_rules_file_entries():
     assert [str(p) for p in problems] == ["tag ?: $[1].tag_id: must be an integer (got 'x')",
                                           "tag 2: $[2].rule: missing",
                                           "tag ?: $[3]: expected an object {tag_id, tag_name, rule}"]
+
+
+def nested(depth: int) -> dict:
+    rule = leaf("age", ">", 1)
+    for _ in range(depth):
+        rule = {"logic": "AND", "conditions": [rule]}
+    return rule
+
+
+def test_rule_nested_1200_deep_is_refused_with_its_tag_and_the_others_run():
+    from yd_platform.tags.rules import MAX_DEPTH
+
+    result = validate_tags([TagRule(8, "deep", nested(1200)), TagRule(9, "ok", nested(3))], SCHEMA)
+    assert [t.tag_id for t in result.valid] == [9]
+    (problem,) = result.problems
+    assert problem.tag_id == 8
+    assert problem.path == "$" + ".conditions[0]" * MAX_DEPTH
+    assert f"more than {MAX_DEPTH} levels deep" in str(problem)
+    assert messages(9, nested(MAX_DEPTH)) == []
+
+
+def test_deep_rule_stored_as_text_is_refused_by_tag(tmp_path):
+    import json
+
+    import sqlalchemy as sa
+
+    from yd_platform.resources.app_db import engine_for
+    from yd_platform.tags.store import load_tags, save_tag
+
+    engine = engine_for(f"sqlite:///{tmp_path / 'app.db'}")
+    save_tag(engine, 1, "deep", leaf("age", ">", 1))
+    save_tag(engine, 2, "fine", leaf("age", ">", 2))
+    deep_text = '{"logic": "AND", "conditions": [' * 1200 + json.dumps(leaf("age", ">", 1)) + "]}" * 1200
+    with engine.begin() as conn:  # written as text: json.dumps itself would not go this deep
+        conn.execute(sa.text("UPDATE tag_rules SET rule_conditions = :r WHERE tag_id = 1"), {"r": deep_text})
+    result = validate_tags(load_tags(engine), SCHEMA)
+    assert [t.tag_id for t in result.valid] == [2]
+    assert [p.tag_id for p in result.problems] == [1]
+
+
+def test_group_width_and_list_length_limits():
+    from yd_platform.tags.rules import MAX_GROUP_WIDTH, MAX_LIST_VALUES
+
+    wide = {"logic": "OR", "conditions": [leaf("age", ">", i) for i in range(MAX_GROUP_WIDTH + 1)]}
+    (msg,) = messages(11, {"logic": "AND", "conditions": [wide]})
+    assert msg.startswith(f"tag 11: $.conditions[0].conditions: {MAX_GROUP_WIDTH + 1} conditions in one group, "
+                          f"more than the limit of {MAX_GROUP_WIDTH}")
+    assert messages(11, {"logic": "OR", "conditions": wide["conditions"][:MAX_GROUP_WIDTH]}) == []
+    (msg,) = messages(12, leaf("age", "in", list(range(MAX_LIST_VALUES + 1))))
+    assert msg.startswith(f"tag 12: $.value: in list has {MAX_LIST_VALUES + 1} values, more than the limit")
