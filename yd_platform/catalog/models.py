@@ -18,6 +18,8 @@ from yd_platform.collect.registry import COLLECTORS
 
 PARTITION_KEY_RE = re.compile(r"^[A-Za-z0-9_\-.]+$")
 IDENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Labels merchant exports put in front of a total row below the data.
+DEFAULT_FOOTER_MARKERS = ("合计", "总计", "小计", "总合计", "汇总", "total", "subtotal", "grand total")
 
 
 class Cadence(str, Enum):
@@ -38,6 +40,12 @@ class ColumnSpec(Strict):
     type: Literal["string", "int", "float", "date", "datetime", "bool"] = "string"
     required: bool = False
     key: bool = False
+    field: str | None = Field(
+        default=None,
+        description="Where the value is in the back-end's JSON list answer, for reports the collector "
+                    "writes itself (e.g. `goods_id`, `itemInfo.title`, `pictures[].url`, `@date`); "
+                    "the first alias is the header written",
+    )
 
     @field_validator("name")
     @classmethod
@@ -71,6 +79,11 @@ class ShopSpec(Strict):
     name: str
     account: str | None = None
     active: bool = True
+    backend: dict[str, str | int] = Field(
+        default_factory=dict,
+        description="How the back-end knows this shop: report template id, user nick, company ids "
+                    "(read by the platform's collector; see the platform's comment in platforms.yaml)",
+    )
 
     @field_validator("id")
     @classmethod
@@ -114,6 +127,10 @@ class DatasetSpec(Strict):
     timezone: str = "Asia/Shanghai"
     automation_lookback_days: int = Field(default=31, ge=1)
     quarantine_bad_files: bool = False
+    footer_markers: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FOOTER_MARKERS),
+        description="labels of total/footer rows (their first non-empty cell) the merge drops and counts",
+    )
     columns: list[ColumnSpec] = Field(default_factory=list)
     checks: ChecksSpec = Field(default_factory=ChecksSpec)
 
@@ -229,7 +246,8 @@ class PlatformSpec(Strict):
 
 class Defaults(Strict):
     timezone: str = "Asia/Shanghai"
-    start_date: date = date(2025, 1, 1)
+    start_date: date = Field(default=date(2025, 9, 1),
+                             description="first period of every dataset without its own start_date")
     object_path: str = "ods/{platform}/{dataset}"
     table: str = "minio.warehouse.ods.{platform}.{dataset}"
     owners: list[str] = Field(default_factory=list)

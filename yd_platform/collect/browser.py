@@ -14,7 +14,8 @@ from __future__ import annotations
 import atexit
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future
 from typing import TypeVar
 
@@ -49,6 +50,21 @@ def thread_browser(executable_path: str, headless: bool = True):
     )
     _local.key = key
     return _local.browser
+
+
+@contextmanager
+def cookieless_request() -> Iterator:
+    """A fresh HTTP client of this worker thread's Playwright, without any cookies (for
+    report links, which the back-ends hand out signed and their crawlers fetch bare)."""
+    if getattr(_local, "playwright", None) is None:
+        from playwright.sync_api import sync_playwright
+
+        _local.playwright = sync_playwright().start()
+    request = _local.playwright.request.new_context()
+    try:
+        yield request
+    finally:
+        request.dispose()
 
 
 def _close_browser() -> None:

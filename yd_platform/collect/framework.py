@@ -5,10 +5,13 @@ Flow of one collection (one dataset, period and shop):
 1. take the account's lock (one collection per merchant account at a time) and one of
    the platform's slots (at most `max_parallel` collections per platform);
 2. open a browser context with the account's saved session; if the back-end sends us
-   to its login page, log in with the account's credentials and save the new session
-   (a captcha, QR code or SMS prompt stops here: `ManualLoginNeeded`, no retry);
-3. request the report, poll its status with a bounded wait, download it
-   (`request_report` / `report_ready` / `fetch_file`, per platform);
+   to its login page, log in: with the account's password where the back-end's login
+   can be automated (Tmall), else the run stops for `yd-platform login` (on the demo
+   portal its demo password stands in for the operator). A captcha, QR code or SMS
+   prompt stops at once (`ManualLoginNeeded`, no retry, with a screenshot);
+3. follow the dataset's back-end flow (`download_report`, per platform in
+   `collect.platforms`): API calls on the back-end's hosts, polling with a bounded
+   wait, the file downloaded without cookies as the back-ends' links are;
 4. verify the file (type, not HTML, not truncated, header with the dataset's columns).
 
 Transient failures repeat steps 2-4 with exponential backoff plus jitter, up to
@@ -27,11 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.catalog.periods import Period
-from yd_platform.collect.browser import in_browser_thread, thread_browser
+from yd_platform.collect.browser import cookieless_request, in_browser_thread, thread_browser
 from yd_platform.collect.errors import (
     BadReportFile,
     CollectError,
@@ -45,11 +48,16 @@ from yd_platform.collect.settings import CollectorResource, credentials
 from yd_platform.collect.verify import VerifiedReport, looks_like_html, verify_report
 from yd_platform.settings import yd_home
 
-# Anything a robot cannot answer: captcha images/inputs, QR-code logins, SMS codes.
+# Anything a robot cannot answer: captcha images/inputs, sliders (Taobao's `nc_1_n1z`,
+# the baxia dialog), QR-code logins, SMS codes.
 CHALLENGE_SELECTORS = (
     "#captcha", "#captcha-image", ".captcha", "[name=captcha]", "iframe[src*=captcha]",
+    "#nc_1_n1z", ".nc-container", "#baxia-dialog-content",
     "#qrcode", ".qrcode", ".qr-code", "img[alt*=二维码]", "#sms-code", "[name=smsCode]",
 )
+
+LIVE = "live"
+"""YD_PORTAL_URL (or YD_PORTAL_URL_<PLATFORM>) value that means the real merchant hosts."""
 
 DiagnosticsSink = Callable[[str, bytes, str], str]
 """(object key, data, content type) -> the location shown to operators."""
@@ -98,17 +106,29 @@ def local_diagnostics(key: str, data: bytes, content_type: str) -> str:
 
 
 class Collector:
-    """Base class of the platform collectors; subclasses implement the report calls."""
+    """Base class of the platform collectors; subclasses implement the report calls.
+
+    URLs name the real host (`mms.pinduoduo.com`, `sycm.taobao.com`, ...). Against the
+    real back-ends (`YD_PORTAL_URL=live`) that is the URL; against a portal (the demo)
+    it becomes `<portal>/<platform>/<host>/<path>`, which the demo portal serves.
+    """
 
     platform: str = ""
-    home_path = "home"
-    login_path = "login"
+    host = ""                     # the back-end's main host
+    home_path = ""                # a page that sends a logged-out browser to the login page
+    login_host = ""
+    login_path = ""
+    # The login form: user field, password field, submit button.
+    login_form = ("#username", "#password", "#login")
+    password_login = False        # True: the back-end's login may be automated with a password
+    html_means_expired = False    # True: an HTML page where JSON belongs is an expired session
 
     def __init__(self, settings: CollectorResource, keep: DiagnosticsSink | None = None,
                  log: logging.Logger | Any | None = None, max_parallel: int = 0):
         self.settings = settings
         self.max_parallel = max_parallel  # collections of this platform at once (0: no limit)
         self.base = settings.base_url(self.platform)
+        self.live = self.base.split("/")[0] == LIVE
         self.keep = keep or local_diagnostics
         self.log = log or logging.getLogger(f"yd_platform.collect.{self.platform}")
 
@@ -124,19 +144,32 @@ class Collector:
     def check_body(self, body: Any, url: str) -> None:
         """Raise for an error inside a 200 JSON answer (platform conventions)."""
 
-    def download_report(self, api, job: CollectJob) -> bytes:
+    def download_report(self, api, job: CollectJob, page=None) -> bytes:
         handle = self.request_report(api, job)
         url = self.wait_ready(api, job, handle)
         return self.fetch_file(api, url)
 
     # -- helpers for platforms ---------------------------------------------
-    def url(self, path: str) -> str:
-        return urljoin(self.base + "/", path)
+    def url(self, path: str, host: str | None = None) -> str:
+        """`path` on `host` (default: the platform's main host); absolute URLs stay as they are."""
+        if path.startswith(("http://", "https://")):
+            return path
+        host = host or self.host
+        if self.live:
+            return f"https://{host}/{path.lstrip('/')}"
+        return f"{self.base}/{host}/{path.lstrip('/')}"
 
-    def call(self, api, path: str, method: str = "GET", params: dict | None = None, data: Any = None):
-        url = self.url(path)
-        resp = api.fetch(url, method=method, params=params, data=data,
+    def login_url(self) -> str:
+        return self.url(self.login_path, self.login_host or self.host)
+
+    def call(self, api, path: str, method: str = "GET", params: dict | None = None, data: Any = None,
+             host: str | None = None, headers: dict | None = None, form: dict | None = None):
+        url = self.url(path, host)
+        resp = api.fetch(url, method=method, params=params, data=data, form=form, headers=headers,
                          timeout=self.settings.timeout_seconds * 1000)
+        if self.is_login_url(resp.url):
+            raise SessionExpired(f"{self.platform} session expired: {path} was sent to the login page "
+                                 f"({urlsplit(resp.url).path})")
         status = resp.status
         if status >= 500 or status in TRANSIENT_STATUSES:
             raise TransientError(f"{self.platform} back-end answered {status} for {path}", body=resp.body())
@@ -146,18 +179,30 @@ class Collector:
             raise PermanentError(f"{self.platform} back-end refused {path}: {status} {resp.text()[:200]}")
         return resp
 
-    def get_json(self, api, path: str, method: str = "GET", params: dict | None = None, data: Any = None):
-        resp = self.call(api, path, method, params, data)
+    def get_json(self, api, path: str, method: str = "GET", params: dict | None = None, data: Any = None,
+                 host: str | None = None, headers: dict | None = None, form: dict | None = None):
+        resp = self.call(api, path, method, params, data, host=host, headers=headers, form=form)
         try:
             body = resp.json()
         except Exception:  # noqa: BLE001 - any non-JSON answer means the API is not itself
-            raise TransientError(f"{self.platform} {path}: answer is not JSON", body=resp.body()) from None
+            raw = resp.body()
+            if self.html_means_expired and looks_like_html(raw):
+                raise SessionExpired(f"{self.platform} session expired: {path} answered an HTML page "
+                                     f"instead of JSON (the back-end's login page)", body=raw) from None
+            raise TransientError(f"{self.platform} {path}: answer is not JSON", body=raw) from None
         self.check_body(body, path)
         return body
 
     def fetch_file(self, api, url: str) -> bytes:
-        resp = self.call(api, url)
-        data = resp.body()
+        """Download a report link. Links on the back-ends' file hosts are fetched without
+        the session's cookies, as the back-ends hand them out (signed, cookie-free)."""
+        if url.startswith(("http://", "https://")):
+            with cookieless_request() as bare:
+                resp = self.call(bare, url)
+                data = resp.body()
+        else:
+            resp = self.call(api, url)
+            data = resp.body()
         if "json" in resp.headers.get("content-type", ""):
             self.refuse_json_file(url, data)
         expected = resp.headers.get("content-length")
@@ -178,15 +223,20 @@ class Collector:
         raise BadReportFile(f"{self.platform} answered JSON instead of the report file for {url}: {text}", body=data)
 
     def wait_ready(self, api, job: CollectJob, handle: dict) -> str:
+        return self.wait_for(job, lambda: self.report_ready(api, job, handle))
+
+    def wait_for(self, job: CollectJob, check: Callable[[], Any], what: str = "report") -> Any:
+        """Poll `check` until it returns something, for at most `report_wait_seconds`:
+        quickly at first (small reports are ready in a second), then every `poll_seconds`."""
         deadline = time.monotonic() + self.settings.report_wait_seconds
         pause = min(0.25, self.settings.poll_seconds)
         while True:
-            url = self.report_ready(api, job, handle)
-            if url:
-                return url
+            found = check()
+            if found:
+                return found
             if time.monotonic() + pause > deadline:
                 raise TransientError(
-                    f"{job.label}: report not ready after {self.settings.report_wait_seconds:.0f}s"
+                    f"{job.label}: {what} not ready after {self.settings.report_wait_seconds:.0f}s"
                 )
             time.sleep(pause)
             pause = min(pause * 2, self.settings.poll_seconds)
@@ -227,14 +277,19 @@ class Collector:
                 self.login(page, job)
                 logins += 1
             try:
-                data = self.download_report(context.request, job)
-            except SessionExpired:
+                data = self.download_report(context.request, job, page=page)
+            except SessionExpired as expired:
                 if logins:
                     raise
+                self.log.warning(f"{job.label}: {expired.args[0]}; logging in again")
                 forget_session(self.platform, job.account)
-                self.login(page, job)
+                page.goto(self.login_url())
+                try:
+                    self.login(page, job)
+                except ManualLoginNeeded as manual:
+                    raise ManualLoginNeeded(f"{manual.args[0]} ({expired.args[0]})") from expired
                 logins += 1
-                data = self.download_report(context.request, job)
+                data = self.download_report(context.request, job, page=page)
             try:
                 report = verify_report(data, job.ds, name=f"{job.label}: download")
             except CollectError as exc:
@@ -264,8 +319,14 @@ class Collector:
             raise TransientError(f"{self.platform} home page answered {resp.status}")
         return not self.on_login_page(page)
 
+    @staticmethod
+    def is_login_url(url: str) -> bool:
+        """The back-ends (and the old crawlers' checks) send logged-out requests to a URL
+        with `login` in its path (login.taobao.com/member/login.jhtml, /login/, login.aspx)."""
+        return "login" in urlsplit(url).path.lower()
+
     def on_login_page(self, page) -> bool:
-        return f"/{self.login_path}" in page.url
+        return self.is_login_url(page.url)
 
     def _challenge(self, page, job: CollectJob, when: str) -> None:
         if page.locator(", ".join(CHALLENGE_SELECTORS)).count():
@@ -277,15 +338,23 @@ class Collector:
             )
 
     def login(self, page, job: CollectJob) -> None:
+        if not self.on_login_page(page):
+            page.goto(self.login_url())
+        self._challenge(page, job, "on the login page")
+        if not (self.password_login or self.settings.demo_login):
+            raise ManualLoginNeeded(
+                f"manual login needed for shop {job.shop} ({self.platform} account {job.account}): the "
+                f"{self.platform} back-end has no automated login and the saved session is missing or "
+                f"expired. Log in by hand with `yd-platform login {self.platform} {job.account}`, or drop "
+                f"the report into landing/{job.ds.platform}/{job.ds.code}/ as {job.shop}_{job.period.key}.xlsx"
+            )
         user, password = credentials(self.platform, job.account, self.settings.demo_login)
         self.log.info(f"{job.label}: logging in {self.platform} account {job.account}")
-        if not self.on_login_page(page):
-            page.goto(self.url(self.login_path))
-        self._challenge(page, job, "on the login page")
-        self._fill_secret(page, "#username", user, job)
-        self._fill_secret(page, "#password", password, job)
+        user_field, password_field, submit = self.login_form
+        self._fill_secret(page, user_field, user, job)
+        self._fill_secret(page, password_field, password, job)
         with page.expect_navigation():
-            page.click("#login")
+            page.click(submit)
         self._challenge(page, job, "after the password")
         if self.on_login_page(page):
             error = page.locator("#login-error")

@@ -29,7 +29,7 @@ def manual_login(platform: str, account: str, settings: CollectorResource, wait_
     tests); without it a person does, so the browser must be visible.
     """
     collector = collector_class(platform)(settings)
-    login_url = collector.url(collector.login_path)
+    login_url = collector.login_url()
 
     def log_in() -> Path:
         from playwright.sync_api import Error as PlaywrightError

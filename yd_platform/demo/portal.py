@@ -1,108 +1,56 @@
-"""The demo merchant portal: a small web app that behaves like the four back-ends.
+"""The demo merchant portal: one small web server that imitates the four real back-ends.
 
-Each platform lives under its own path prefix and mimics how the real back-end is
-driven (see the reference notes):
+Each back-end lives under `/<platform>/<real host>/<real path>`, e.g.
+`/tm/sycm.taobao.com/csp/api/user/customize/async-excel` or
+`/pdd/mms.pinduoduo.com/saturn/reviews/list`, and answers as the real one does
+(`demo.pdd`, `demo.tm`, `demo.jd`, `demo.erp`): same parameters and date formats, same
+answer shapes and paging, task lists and progress, report links on file hosts that
+need no cookie, its own session cookie (`PASS_ID`, `cookie2`, `thor`, `u_sso_token`)
+and its own way of saying the session expired (43001, an HTML login page, 5810,
+FAIL_SYS_SESSION_EXPIRED, a login redirect). Collectors reach it with
+YD_PORTAL_URL=<portal>; against the real hosts they use YD_PORTAL_URL=live.
 
-| platform | request                                         | status                              | file                    |
-|----------|-------------------------------------------------|-------------------------------------|-------------------------|
-| tm       | GET /tm/csp/api/user/customize/async-excel      | GET /tm/csp/api/file/task-list.json | GET /tm/csp/api/file/url |
-| jd       | POST /jd/reportCenter/api/create (JSON)         | GET /jd/reportCenter/api/myReports  | downloadUrl of the entry |
-| pdd      | GET /pdd/chats/csReportDetail/download          | GET /pdd/chats/csReportDetail/status| downloadUrl              |
-| erp      | GET /erp/api/export (synchronous)               | -                                   | the response itself      |
-
-All of them need the session cookie from `/<platform>/login` (a form; with the
-`captcha` switch it also asks for a code shown as an image, which a person at
-`yd-platform login` can type and a collector must not try). Expired sessions answer
-401, or on tm `{"code": 5810}` as the real one does. Reports are `demo.data.report_xlsx` for
-the dataset whose `report:` parameters match the request.
+The login pages are the back-ends' (login.taobao.com's form for Tmall, a plain form
+standing in for the others, whose logins the collectors never automate); with the
+`captcha` switch they show a slider and a code image a person at `yd-platform login`
+can read and a collector must not try.
 
 Admin endpoints (for tests and rehearsals): `GET /_admin/stats` (logins per account,
-activity intervals, switches), `POST /_admin/faults` (JSON of `Faults` fields),
-`POST /_admin/expire` (log everyone out), `POST /_admin/reset`, `GET /_admin/health`.
+API requests received with their parameters, busy intervals, switches),
+`POST /_admin/faults` (JSON of `Faults` fields), `POST /_admin/expire` (log everyone
+out), `POST /_admin/reset`, `GET /_admin/health`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
-from datetime import date, datetime
-from html import escape
-from http import cookies
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from yd_platform.catalog import Catalog, DatasetSpec, load_catalog
-from yd_platform.catalog.periods import Period
-from yd_platform.demo.data import report_xlsx
-from yd_platform.demo.portal_state import ACCOUNT_RE, Faults, PortalState, ReportTask, portal_secret
+from yd_platform.catalog import Catalog, load_catalog
+from yd_platform.demo.backend import ERROR_PAGE, Backend
+from yd_platform.demo.erp import ErpBackend
+from yd_platform.demo.http import Exchange, PortalError, Reply, html_reply, json_reply, redirect
+from yd_platform.demo.jd import JdBackend
+from yd_platform.demo.pdd import PddBackend
+from yd_platform.demo.portal_state import ACCOUNT_RE, Faults, PortalState, portal_secret
+from yd_platform.demo.tm import TmBackend
 
-PLATFORMS = ("pdd", "tm", "jd", "erp")
-COOKIE = "yd_session"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# How each back-end names the catalog's `report:` parameters in its requests.
-PARAM_NAMES = {
-    "tm": {"template_id": "reportTemplateId", "biz_code": "bizCode"},
-    "jd": {"report_type": "reportType"},
-    "erp": {"report_type": "report"},
-    "pdd": {},
-}
-TITLES = {"pdd": "拼多多商家后台", "tm": "生意参谋", "jd": "京东商家报表中心", "erp": "ERP 管理系统"}
+BACKENDS: tuple[type[Backend], ...] = (PddBackend, TmBackend, JdBackend, ErpBackend)
+PLATFORMS = tuple(b.platform for b in BACKENDS)
+RECORDED_HEADERS = ("referer", "origin", "content-type", "anti-content", "etag", "bx-v", "sycm-referer",
+                    "x-requested-with", "user-mup", "user-mnp", "p-pin", "gwfp", "accept")
 
 
-class PortalError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-def captcha_image(code: str) -> str:
-    """The code as an SVG image (a data URL): readable by a person, not by the page's text."""
-    svg = (
-        "<svg xmlns='http://www.w3.org/2000/svg' width='96' height='32'>"
-        "<rect width='96' height='32' fill='#eef'/><path d='M0 20 L96 8' stroke='#99a'/>"
-        f"<text x='14' y='23' font-family='monospace' font-size='20' fill='#334'>{code}</text></svg>"
-    )
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-
-
-def login_page(platform: str, captcha: str | None, error: str = "") -> str:
-    """The login form; with a captcha code, it also asks for the code shown as an image."""
-    challenge = (
-        f'<div class="captcha"><img id="captcha-image" alt="验证码" src="{captcha_image(captcha)}">'
-        '<input id="captcha" name="captcha" placeholder="请输入验证码"></div>' if captcha else ""
-    )
-    err = f'<p id="login-error" class="error">{escape(error)}</p>' if error else ""
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{TITLES[platform]} - 登录</title></head>"
-        f"<body><h1>{TITLES[platform]}</h1>{err}<form id='login-form' method='post' action='/{platform}/login'>"
-        "<input id='username' name='username' placeholder='账号'>"
-        "<input id='password' name='password' type='password' placeholder='密码'>"
-        f"{challenge}<button id='login' type='submit'>登录</button></form></body></html>"
-    )
-
-
-def home_page(platform: str, account: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{TITLES[platform]}</title></head>"
-        f"<body><h1>{TITLES[platform]}</h1><div id='account'>{escape(account)}</div>"
-        "<p>报表中心：请选择报表并导出。</p></body></html>"
-    )
-
-
-ERROR_PAGE = (
-    "<!doctype html><html><head><meta charset='utf-8'><title>系统繁忙</title></head>"
-    "<body><h1>系统繁忙，请稍后再试</h1></body></html>"
-)
-
-
-def period_key(ds: DatasetSpec, start: str) -> str:
-    """The partition key of the dataset's period that starts on `start` (only the
-    start day and the cadence decide the key)."""
-    day = date.fromisoformat(start)
-    return Period(day, day, ds.cadence).key
+def renamed(payload, name: str):
+    """The `rename_field` switch: `name` becomes `<name>_v2` wherever it is a key."""
+    if isinstance(payload, dict):
+        return {(f"{k}_v2" if k == name else k): renamed(v, name) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [renamed(v, name) for v in payload]
+    return payload
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -127,6 +75,7 @@ class DemoPortal:
         self.state = PortalState(secret=secret or portal_secret(), faults=faults or Faults())
         if demo_password:
             self.state.demo_password = demo_password
+        self.backends: dict[str, Backend] = {b.platform: b(self.catalog, self.state) for b in BACKENDS}
         self.server = _QuietServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
@@ -154,232 +103,142 @@ class DemoPortal:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    # -- report lookup -------------------------------------------------------
-    def dataset_for(self, platform: str, params: dict[str, str]) -> DatasetSpec:
-        names = PARAM_NAMES[platform]
-        for ds in self.catalog.platforms[platform].datasets.values():
-            if ds.report and all(str(params.get(names.get(k, k))) == str(v) for k, v in ds.report.items()):
-                return ds
-        raise PortalError(400, f"no such report on {platform}: {params}")
+    def requests(self, **match) -> list[dict]:
+        """API requests received so far whose fields equal `match` (e.g. platform, path)."""
+        return [r for r in self.state.stats()["requests"] if all(r.get(k) == v for k, v in match.items())]
 
-    def new_task(self, platform: str, account: str, params: dict[str, str], start: str) -> ReportTask:
-        ds = self.dataset_for(platform, params)
-        shop = params.get("shop") or ""
-        if not shop:
-            raise PortalError(400, "missing shop")
+    # -- one request ---------------------------------------------------------------
+    def handle(self, ex: Exchange) -> Reply:
+        backend = self.backends[ex.platform]
+        ex.account = self.state.account_for(ex.platform, ex.cookies.get(backend.session_cookie))
+        if (ex.host, ex.path) == (backend.login_host, backend.login_path):
+            return self.login(backend, ex)
+        if ex.method == "GET" and ex.host == backend.file_host and ex.path == "download":
+            return backend.download(ex)
+        page = backend.pages().get((ex.host, ex.path))
+        if page is not None and ex.method == "GET":
+            return page(ex) if ex.account else backend.to_login(ex)
+        route = backend.routes().get((ex.method, ex.host, ex.path))
+        if route is None:
+            raise PortalError(404, f"no such {ex.platform} page or API: {ex.method} {ex.host}/{ex.path}")
+        return self.api(backend, route, ex)
+
+    def api(self, backend: Backend, route, ex: Exchange) -> Reply:
+        started = time.time()
         try:
-            key = period_key(ds, start)
-        except ValueError:
-            raise PortalError(400, f"bad start date {start!r}") from None
-        return self.state.new_task(platform, account, shop, ds.code, key)
+            if not ex.account or self.state.take_expiry():
+                return backend.expired(ex)
+            if self.state.faults.slow_seconds:
+                time.sleep(self.state.faults.slow_seconds)
+            if self.state.take_5xx():
+                return html_reply(ERROR_PAGE, 503)
+            return route(ex)
+        finally:
+            self.state.record_request({
+                "platform": ex.platform, "host": ex.host, "path": ex.path, "method": ex.method,
+                "query": dict(ex.query), "body": _parsed_body(ex), "account": ex.account,
+                "headers": {h: ex.headers[h] for h in RECORDED_HEADERS if ex.headers.get(h) is not None},
+                "cookies": sorted(ex.cookies), "start": started, "end": time.time()})
 
-    def report_file(self, task: ReportTask) -> bytes:
-        ds = self.catalog.platforms[task.platform].datasets[task.dataset]
-        return report_xlsx(ds, task.shop, task.period_key)
+    def login(self, backend: Backend, ex: Exchange) -> Reply:
+        state = self.state
+        captcha = state.faults.captcha
+        if ex.method == "GET":
+            return html_reply(backend.login_page(state.new_captcha() if captcha else None))
+        form = ex.form()
+        user, password = backend.login_fields(form)
+        if captcha and not state.pass_captcha(form.get("captcha", "")):
+            return html_reply(backend.login_page(state.new_captcha(), "请输入正确的验证码"))
+        if not ACCOUNT_RE.match(user) or password != state.demo_password:
+            return html_reply(backend.login_page(state.new_captcha() if captcha else None, "账号或密码错误"))
+        state.record_login(ex.platform, user)
+        token = state.issue_token(ex.platform, user)
+        cookies = [f"{backend.session_cookie}={token}; Path=/{ex.platform}; HttpOnly; SameSite=Lax"]
+        cookies += [f"{name}={token[-12:]}{i}; Path=/{ex.platform}" for i, name in enumerate(backend.extra_cookies)]
+        target = ex.query.get("ReturnUrl") or ex.url(*backend.home)
+        return redirect(target, {"Set-Cookie": cookies})
 
 
-def _unix_to_day(value: str) -> str:
-    """PDD's unix-second bounds are read in the back-end's timezone (Asia/Shanghai)."""
-    return datetime.fromtimestamp(int(value), ZoneInfo("Asia/Shanghai")).date().isoformat()
+def _parsed_body(ex: Exchange):
+    if not ex.raw:
+        return None
+    try:
+        return json.loads(ex.raw)
+    except ValueError:
+        return ex.form()
 
 
 def _handler_for(portal: DemoPortal) -> type[BaseHTTPRequestHandler]:
     state = portal.state
 
     class Handler(BaseHTTPRequestHandler):
-        server_version = "YdDemoPortal/1.0"
+        server_version = "YdDemoPortal/2.0"
         protocol_version = "HTTP/1.1"
 
         def log_message(self, fmt, *args):  # keep test output quiet
             pass
 
-        # -- plumbing ------------------------------------------------------
-        def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
+        def send(self, reply: Reply, rename: bool = True) -> None:
+            body = reply.body
+            if reply.payload is not None or reply.ctype.startswith("application/json"):
+                payload = renamed(reply.payload, state.faults.rename_field) \
+                    if rename and state.faults.rename_field else reply.payload
+                body = json.dumps(payload, ensure_ascii=False).encode()
+                if reply.jsonp:
+                    body = f"{reply.jsonp}(".encode() + body + b")"
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.ctype)
             self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
+            for name, value in reply.headers.items():
+                for one in value if isinstance(value, list) else [value]:
+                    self.send_header(name, one)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def _json(self, payload, status: int = 200) -> None:
-            self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json; charset=utf-8")
-
-        def _html(self, text: str, status: int = 200, headers: dict[str, str] | None = None) -> None:
-            self._send(status, text.encode(), "text/html; charset=utf-8", headers)
-
-        def _redirect(self, location: str, headers: dict[str, str] | None = None) -> None:
-            self._send(302, b"", "text/plain", {"Location": location, **(headers or {})})
-
-        def _body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
-
-        def _account(self, platform: str) -> str | None:
-            jar = cookies.SimpleCookie(self.headers.get("Cookie") or "")
-            morsel = jar.get(f"{COOKIE}_{platform}")
-            return state.account_for(platform, morsel.value if morsel else None)
-
         def do_GET(self):
-            self._dispatch("GET")
+            self.dispatch("GET")
 
         def do_POST(self):
-            self._dispatch("POST")
+            self.dispatch("POST")
 
-        def _dispatch(self, method: str) -> None:
+        def dispatch(self, method: str) -> None:
             url = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            parts = [p for p in url.path.split("/") if p]
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            parts = unquote(url.path).lstrip("/").split("/", 2)
             try:
-                if parts[:1] == ["_admin"]:
-                    return self._admin(method, parts[1:] if len(parts) > 1 else [""])
-                if not parts or parts[0] not in PLATFORMS:
+                if parts[0] == "_admin":
+                    return self.send(self.admin(method, parts[1] if len(parts) > 1 else "", raw), rename=False)
+                if parts[0] not in PLATFORMS or len(parts) < 2:
                     raise PortalError(404, f"no such page {url.path}")
-                platform, rest = parts[0], "/".join(parts[1:])
-                if rest == "login":
-                    return self._login(platform, method)
-                if rest in ("", "home"):
-                    account = self._account(platform)
-                    if not account:
-                        return self._redirect(f"/{platform}/login")
-                    return self._html(home_page(platform, account))
-                self._api(platform, method, rest, query)
+                host = f"http://{self.headers.get('Host') or portal.url.split('//', 1)[1]}"
+                ex = Exchange(parts[0], method, parts[1], parts[2] if len(parts) > 2 else "",
+                              {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()},
+                              raw, self.headers, f"{host}/{parts[0]}")
+                self.send(portal.handle(ex))
             except PortalError as exc:
-                self._json({"success": False, "errorMsg": str(exc)}, exc.status)
+                self.send(json_reply({"success": False, "error": str(exc)}, exc.status))
 
-        # -- admin ---------------------------------------------------------
-        def _admin(self, method: str, parts: list[str]) -> None:
-            action = parts[0]
+        def admin(self, method: str, action: str, raw: bytes) -> Reply:
             if action == "health":
-                return self._json({"ok": True})
+                return json_reply({"ok": True})
             if action == "stats":
-                return self._json(state.stats())
+                return json_reply(state.stats())
             if method != "POST":
                 raise PortalError(405, "admin changes need POST")
             if action == "faults":
                 try:
-                    state.faults.update(json.loads(self._body() or b"{}"))
+                    state.faults.update(json.loads(raw or b"{}"))
                 except (ValueError, TypeError) as exc:
                     raise PortalError(400, str(exc)) from None
-                return self._json(state.stats()["faults"])
+                return json_reply(state.stats()["faults"])
             if action == "expire":
                 state.expire_sessions()
-                return self._json({"ok": True})
+                return json_reply({"ok": True})
             if action == "reset":
                 state.reset()
-                return self._json({"ok": True})
+                return json_reply({"ok": True})
             raise PortalError(404, f"no admin action {action!r}")
-
-        # -- login ---------------------------------------------------------
-        def _login(self, platform: str, method: str) -> None:
-            captcha = state.faults.captcha
-            if method == "GET":
-                return self._html(login_page(platform, state.new_captcha() if captcha else None))
-            form = {k: v[-1] for k, v in parse_qs(self._body().decode()).items()}
-            user, password = form.get("username", ""), form.get("password", "")
-            if captcha and not state.pass_captcha(form.get("captcha", "")):
-                return self._html(login_page(platform, state.new_captcha(), "请输入正确的验证码"))
-            if not ACCOUNT_RE.match(user) or password != state.demo_password:
-                return self._html(login_page(platform, state.new_captcha() if captcha else None, "账号或密码错误"))
-            state.record_login(platform, user)
-            token = state.issue_token(platform, user)
-            cookie = f"{COOKIE}_{platform}={token}; Path=/{platform}; HttpOnly; SameSite=Lax"
-            self._redirect(f"/{platform}/home", {"Set-Cookie": cookie})
-
-        # -- report APIs ---------------------------------------------------
-        def _api(self, platform: str, method: str, rest: str, query: dict[str, str]) -> None:
-            account = self._account(platform)
-            if not account:
-                if platform == "tm":
-                    return self._json({"code": 5810, "message": "登录已过期，请重新登录"})
-                raise PortalError(401, "login expired")
-            if state.faults.slow_seconds:
-                time.sleep(state.faults.slow_seconds)
-            if state.take_5xx():
-                return self._html(ERROR_PAGE, 503)
-            handler = getattr(self, f"_{platform}_api")
-            handler(account, method, rest, query)
-
-        def _file(self, platform: str, account: str, task_id: str) -> None:
-            task = state.task(platform, account, task_id)
-            if task is None:
-                raise PortalError(404, f"no report {task_id}")
-            if not task.ready():
-                raise PortalError(409, "report not ready")
-            self._send_report(task)
-
-        def _send_report(self, task: ReportTask) -> None:
-            if state.faults.html_error:
-                return self._html(ERROR_PAGE, 200)
-            data = portal.report_file(task)
-            if state.faults.truncate:
-                data = data[: len(data) // 2]
-            state.finish_task(task)
-            name = f"{task.dataset}_{task.period_key}_{task.shop}.xlsx"
-            self._send(200, data, XLSX_TYPE, {"Content-Disposition": f'attachment; filename="{name}"'})
-
-        def _tm_api(self, account, method, rest, q):
-            if rest == "csp/api/user/customize/async-excel":
-                task = portal.new_task("tm", account, q, q.get("startDate", ""))
-                return self._json({"code": 0, "data": {"taskId": task.id}})
-            if rest == "csp/api/file/task-list.json":
-                tasks = [t for t in state.tasks.values() if t.platform == "tm" and t.account == account]
-                return self._json({"code": 0, "data": [
-                    {"id": t.id, "status": 2 if t.ready() else 1, "message": "下载完成" if t.ready() else "生成中"}
-                    for t in tasks]})
-            if rest == "csp/api/file/url":
-                task = state.task("tm", account, q.get("id", ""))
-                if task is None or not task.ready():
-                    return self._json({"code": 404, "message": "文件不存在"})
-                return self._json({"code": 0, "data": {"url": f"/tm/csp/download/{task.id}"}})
-            if rest.startswith("csp/download/"):
-                return self._file("tm", account, rest.rsplit("/", 1)[1])
-            raise PortalError(404, f"no such tm api {rest}")
-
-        def _jd_api(self, account, method, rest, q):
-            if rest == "reportCenter/api/create" and method == "POST":
-                try:
-                    body = json.loads(self._body() or b"{}")
-                except ValueError:
-                    raise PortalError(400, "body must be JSON") from None
-                params = {k: str(v) for k, v in body.items()}
-                task = portal.new_task("jd", account, params, params.get("startDate", ""))
-                return self._json({"success": True, "reportId": task.id})
-            if rest == "reportCenter/api/myReports":
-                tasks = [t for t in state.tasks.values() if t.platform == "jd" and t.account == account]
-                return self._json({"success": True, "reports": [
-                    {"reportId": t.id, "status": "DONE" if t.ready() else "PROCESSING",
-                     "downloadUrl": f"/jd/reportCenter/download/{t.id}" if t.ready() else None}
-                    for t in tasks]})
-            if rest.startswith("reportCenter/download/"):
-                return self._file("jd", account, rest.rsplit("/", 1)[1])
-            raise PortalError(404, f"no such jd api {rest}")
-
-        def _pdd_api(self, account, method, rest, q):
-            if rest == "chats/csReportDetail/download":
-                try:
-                    start = _unix_to_day(q.get("starttime", ""))
-                except ValueError:
-                    raise PortalError(400, "starttime must be unix seconds") from None
-                task = portal.new_task("pdd", account, q, start)
-                return self._json({"success": True, "result": {
-                    "taskId": task.id, "downloadUrl": f"/pdd/chats/csReportDetail/file/{task.id}"}})
-            if rest == "chats/csReportDetail/status":
-                task = state.task("pdd", account, q.get("taskId", ""))
-                if task is None:
-                    raise PortalError(404, "no such task")
-                return self._json({"success": True, "result": {"ready": task.ready()}})
-            if rest.startswith("chats/csReportDetail/file/"):
-                return self._file("pdd", account, rest.rsplit("/", 1)[1])
-            raise PortalError(404, f"no such pdd api {rest}")
-
-        def _erp_api(self, account, method, rest, q):
-            if rest == "api/export":
-                task = portal.new_task("erp", account, q, q.get("from", ""))
-                time.sleep(max(0.0, task.ready_at - time.time()))
-                return self._send_report(task)
-            raise PortalError(404, f"no such erp api {rest}")
 
     return Handler

@@ -37,6 +37,8 @@ class Faults:
     html_error: bool = False       # downloads return an HTML error page with status 200
     generation_seconds: float = 0.4  # how long a requested report takes to be ready
     session_seconds: float = 0.0   # > 0: sessions expire this long after login (saved ones too)
+    expire_api: int = 0            # the next N API calls get the back-end's expired-session answer
+    rename_field: str = ""         # JSON answers carry this field as `<name>_v2` (a changed answer shape)
 
     def update(self, values: dict) -> None:
         known = {f.name: f.type for f in fields(self)}
@@ -49,7 +51,9 @@ class Faults:
 
 @dataclass
 class ReportTask:
-    id: str
+    """An export the back-end generates in the background (Tmall, JD, ERP)."""
+
+    id: int
     platform: str
     account: str
     shop: str
@@ -57,10 +61,16 @@ class ReportTask:
     period_key: str
     created: float
     ready_at: float
+    name: str = ""
     downloaded: float | None = None
 
     def ready(self) -> bool:
         return time.time() >= self.ready_at
+
+    def progress(self) -> int:
+        """Percent done, as the ERP's GetExportData reports it."""
+        span = self.ready_at - self.created
+        return 100 if self.ready() or span <= 0 else min(99, int((time.time() - self.created) / span * 100))
 
 
 @dataclass
@@ -71,7 +81,8 @@ class PortalState:
     faults: Faults = field(default_factory=Faults)
     logins: Counter = field(default_factory=Counter)
     activity: list[dict] = field(default_factory=list)
-    tasks: dict[str, ReportTask] = field(default_factory=dict)
+    requests: list[dict] = field(default_factory=list)
+    tasks: dict[int, ReportTask] = field(default_factory=dict)
     not_before: float = 0.0
     captchas: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -128,24 +139,52 @@ class PortalState:
         return False
 
     # -- report tasks -------------------------------------------------------
-    def new_task(self, platform: str, account: str, shop: str, dataset: str, period_key: str) -> ReportTask:
+    def new_task(self, platform: str, account: str, shop: str, dataset: str, period_key: str,
+                 name: str = "") -> ReportTask:
         now = time.time()
-        task = ReportTask(secrets.token_hex(8), platform, account, shop, dataset, period_key,
-                          now, now + self.faults.generation_seconds)
         with self.lock:
+            task_id = 4_100_000 + len(self.tasks) + secrets.randbelow(1000) * 10_000
+            while task_id in self.tasks:
+                task_id += 1
+            task = ReportTask(task_id, platform, account, shop, dataset, period_key,
+                              now, now + self.faults.generation_seconds, name)
             self.tasks[task.id] = task
         return task
 
-    def task(self, platform: str, account: str, task_id: str) -> ReportTask | None:
-        task = self.tasks.get(task_id)
-        return task if task and task.platform == platform and task.account == account else None
+    def task(self, platform: str, account: str | None, task_id) -> ReportTask | None:
+        """The platform's task by id (string or number); `account` None: any account's
+        (signed download links carry no session)."""
+        try:
+            task = self.tasks.get(int(task_id))
+        except (TypeError, ValueError):
+            return None
+        if task and task.platform == platform and account in (None, task.account):
+            return task
+        return None
+
+    def account_tasks(self, platform: str, account: str) -> list[ReportTask]:
+        """The account's tasks, newest first (the back-ends' task and report lists)."""
+        with self.lock:
+            mine = [t for t in self.tasks.values() if t.platform == platform and t.account == account]
+        return sorted(mine, key=lambda t: (t.created, t.id), reverse=True)
 
     def finish_task(self, task: ReportTask) -> None:
-        """Record the account's activity interval: report requested -> file downloaded."""
         task.downloaded = time.time()
+
+    def record_request(self, entry: dict) -> None:
+        """What a back-end API received (tests assert the parameters) and when it was
+        busy with it (`start`, `end`: an account's collections must not overlap)."""
         with self.lock:
-            self.activity.append({"platform": task.platform, "account": task.account, "shop": task.shop,
-                                  "dataset": task.dataset, "start": task.created, "end": task.downloaded})
+            self.requests.append(entry)
+            if entry.get("account"):
+                self.activity.append({k: entry[k] for k in ("platform", "account", "host", "path", "start", "end")})
+
+    def take_expiry(self) -> bool:
+        with self.lock:
+            if self.faults.expire_api > 0:
+                self.faults.expire_api -= 1
+                return True
+        return False
 
     def take_5xx(self) -> bool:
         with self.lock:
@@ -156,13 +195,15 @@ class PortalState:
 
     def stats(self) -> dict:
         with self.lock:
-            return {"logins": dict(self.logins), "activity": list(self.activity), "faults": asdict(self.faults)}
+            return {"logins": dict(self.logins), "activity": list(self.activity), "faults": asdict(self.faults),
+                    "requests": list(self.requests)}
 
     def reset(self) -> None:
         with self.lock:
             self.faults = Faults()
             self.logins.clear()
             self.activity.clear()
+            self.requests.clear()
             self.tasks.clear()
             self.captchas.clear()
             self.not_before = 0.0
