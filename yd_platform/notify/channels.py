@@ -49,9 +49,9 @@ def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
     return f"{url}{sep}timestamp={timestamp_ms}&sign={dingtalk_sign(secret, timestamp_ms)}"
 
 
-def send_wecom(url: str, title: str, body: str) -> None:
+def send_wecom(url: str, title: str, body: str, timeout: float = 10.0) -> None:
     try:
-        post_wecom(url, markdown_payload(body))
+        post_wecom(url, markdown_payload(body), timeout=timeout)
     except WeComError as exc:
         limited = exc.errcode == RATE_LIMITED
         raise DeliveryError(str(exc), retryable=exc.retryable, rate_limited=limited,
@@ -64,14 +64,15 @@ def _dingtalk_error(message: str, *, retryable: bool, errcode: int | None) -> De
                          pause_seconds=DINGTALK_BLOCK_SECONDS if limited else None)
 
 
-def send_dingtalk(url: str, secret: str | None, title: str, body: str, timestamp_ms: int | None = None) -> None:
+def send_dingtalk(url: str, secret: str | None, title: str, body: str, timestamp_ms: int | None = None,
+                  timeout: float = 10.0) -> None:
     target = dingtalk_signed_url(url, secret, timestamp_ms or int(time.time() * 1000)) if secret else url
     post_robot(target, {"msgtype": "markdown", "markdown": {"title": title, "text": body}},
                name=f"DingTalk robot {redact(url, '***')}", rate_limited_code=DINGTALK_RATE_LIMITED,
-               error=_dingtalk_error, timeout=10)
+               error=_dingtalk_error, timeout=timeout)
 
 
-def send_email(recipients: list[str], title: str, body: str) -> None:
+def send_email(recipients: list[str], title: str, body: str, timeout: float = 20.0) -> None:
     host = env("YD_SMTP_HOST")
     port = int(env("YD_SMTP_PORT", "25") or 25)
     msg = EmailMessage()
@@ -80,7 +81,7 @@ def send_email(recipients: list[str], title: str, body: str) -> None:
     msg["To"] = ", ".join(recipients)
     msg.set_content(body)
     try:
-        with smtplib.SMTP(host, port, timeout=20) as smtp:
+        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             if env_flag("YD_SMTP_STARTTLS"):
                 smtp.starttls()
             if env("YD_SMTP_USER"):
@@ -95,12 +96,13 @@ def send_email(recipients: list[str], title: str, body: str) -> None:
 def deliver(channel: ChannelConfig, title: str, body: str) -> None:
     """Send one message through a configured channel (its variables must be set)."""
     if channel.type == "wecom":
-        send_wecom(env(channel.url_env), title, body)
+        send_wecom(env(channel.url_env), title, body, timeout=channel.timeout_seconds)
     elif channel.type == "dingtalk":
-        send_dingtalk(env(channel.url_env), env(channel.secret_env) if channel.secret_env else None, title, body)
+        send_dingtalk(env(channel.url_env), env(channel.secret_env) if channel.secret_env else None, title, body,
+                      timeout=channel.timeout_seconds)
     else:
         recipients = channel.to or [r.strip() for r in (env(channel.to_env) or "").split(",") if r.strip()]
-        send_email(recipients, title, plain_text(body))
+        send_email(recipients, title, plain_text(body), timeout=channel.timeout_seconds)
 
 
 def plain_text(body: str) -> str:

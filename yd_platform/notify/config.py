@@ -28,6 +28,8 @@ class ChannelConfig(BaseModel):
     to_env: str | None = None
     to: list[str] = Field(default_factory=list)
     per_minute: int = Field(default=20, ge=1)
+    timeout_seconds: float = Field(default=10, gt=0, le=120,
+                                   description="longest wait for one message's answer (a hanging robot costs this)")
 
     @model_validator(mode="after")
     def _needs(self) -> ChannelConfig:

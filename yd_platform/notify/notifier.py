@@ -21,6 +21,7 @@ from dagster import DagsterEventType, RunStatusChangeRecordsFilter
 
 from yd_platform.notify import messages
 from yd_platform.notify.channels import DeliveryError, deliver
+from yd_platform.notify.claims import FAILED, QUEUED, SENT, claim_next, due_condition, finish, sending_or_sent_since
 from yd_platform.notify.config import ChannelConfig, NotifyConfig
 from yd_platform.notify.evaluations import (
     evaluation_of,
@@ -46,6 +47,11 @@ BATCH = 500
 HISTORY_PER_CHECK = 25
 HISTORY_MAX_PAGES = 40
 RATE_LIMIT_PAUSE_SECONDS = 60.0
+# A sensor evaluation is cut off after 60 s; sending stops well before, and the rest
+# of the outbox waits for the next tick.
+TICK_BUDGET_SECONDS = 30.0
+# A claimed message is due again this long after its request timeout (the tick died).
+LEASE_MARGIN_SECONDS = 60.0
 
 Sender = Callable[[str, ChannelConfig, str, str], None]
 
@@ -62,20 +68,27 @@ class TickSummary:
     retried: int = 0
     failed: int = 0
     disabled: list[str] = field(default_factory=list)
+    out_of_time: bool = False
 
     def __str__(self) -> str:
         text = (f"enqueued {self.enqueued}, escalated {self.escalated}, sent {self.sent}, "
                 f"retry later {self.retried}, undeliverable {self.failed}")
+        text += "; tick time budget spent, the rest stays queued" if self.out_of_time else ""
         return text + (f"; channels without their env vars: {', '.join(self.disabled)}" if self.disabled else "")
 
 
 class Notifier:
     def __init__(self, engine: sa.Engine, config: NotifyConfig, *, clock: Callable[[], float] = time.time,
-                 sender: Sender = default_sender):
+                 sender: Sender = default_sender, budget_seconds: float = TICK_BUDGET_SECONDS,
+                 timer: Callable[[], float] = time.monotonic):
+        """`budget_seconds`: how long one tick may spend sending (measured by `timer`);
+        it stays well inside the sensor's own deadline, so ticks do not pile up."""
         self.engine = engine
         self.config = config
         self.clock = clock
         self.sender = sender
+        self.budget_seconds = budget_seconds
+        self.timer = timer
         ensure_tables(engine)
 
     # ---- routing -------------------------------------------------------------------------
@@ -256,71 +269,80 @@ class Notifier:
             groups.setdefault(channel.limit_key or f"channel:{name}", []).append(name)
         return groups
 
-    @staticmethod
-    def _sent_last_minute(conn: sa.Connection, channels: list[str], now: float) -> int:
-        return conn.execute(sa.select(sa.func.count()).select_from(outbox).where(
-            outbox.c.channel.in_(channels) & (outbox.c.sent_at > now - 60))).scalar() or 0
-
     def deliver(self, summary: TickSummary | None = None) -> TickSummary:
-        """Send due messages, oldest first, within each robot's or channel's per-minute budget.
+        """Send due messages, oldest first, within each robot's or channel's per-minute budget
+        and the tick's time budget.
 
-        What does not fit the budget, or waits out a robot's rate-limit block, stays queued
-        for a later tick; nothing is dropped.
+        Each message is claimed before it is sent (`notify.claims`), so a tick overlapping
+        this one never sends it too. What does not fit a per-minute budget, waits out a
+        robot's rate-limit block, or is left when the tick's `budget_seconds` are spent
+        stays queued for a later tick; nothing is dropped. A channel that failed once in
+        this tick (a robot that hangs, say) is not tried again until the next tick.
         """
         summary = summary or TickSummary()
-        now = self.clock()
+        started = self.timer()
         groups = self._limit_groups()
         group_of = {name: key for key, names in groups.items() for name in names}
+        now = self.clock()
         with self.engine.connect() as conn:
-            due = conn.execute(sa.select(outbox).where(
-                (outbox.c.status == "queued") & (outbox.c.next_attempt_at <= now)
-            ).order_by(outbox.c.id)).mappings().all()
             budget = {key: min(self.config.channels[n].per_minute for n in names)
-                      - self._sent_last_minute(conn, names, now) for key, names in groups.items()}
+                      - sending_or_sent_since(conn, names, now - 60) for key, names in groups.items()}
             paused = {key for key, names in groups.items() if any(paused_until(conn, n) > now for n in names)}
-        for row in due:
+        skip = {n for n in self.config.channels if group_of[n] in paused or budget[group_of[n]] <= 0}
+        waiting = self._channels_with_due_messages(now)
+        missing = {n for n, ch in self.config.channels.items() if ch.missing_env()}
+        summary.disabled += sorted(n for n in waiting & missing if n not in summary.disabled)
+        skip |= missing | (waiting - set(self.config.channels))
+        lease = max([ch.timeout_seconds for ch in self.config.channels.values()] or [0]) + LEASE_MARGIN_SECONDS
+        while True:
+            longest = max([self.config.channels[n].timeout_seconds for n in self.config.channels if n not in skip]
+                          or [0])
+            if self.timer() - started + longest > self.budget_seconds:
+                summary.out_of_time = True
+                break
+            row = claim_next(self.engine, self.clock(), lease, skip)
+            if row is None:
+                break
             name = row["channel"]
-            channel = self.config.channels.get(name)
-            if channel is None or group_of[name] in paused or budget[group_of[name]] <= 0:
-                continue
-            if channel.missing_env():
-                if name not in summary.disabled:
-                    summary.disabled.append(name)
-                continue
+            channel = self.config.channels[name]
             try:
                 self.sender(name, channel, row["title"], row["body"])
             except DeliveryError as exc:
-                self._after_error(row, exc, now, summary, groups[group_of[name]])
-                if exc.rate_limited:
-                    paused.add(group_of[name])
+                self._after_error(row, exc, self.clock(), summary, groups[group_of[name]])
+                if exc.retryable:
+                    skip.update(groups[group_of[name]])
                 continue
             budget[group_of[name]] -= 1
-            with self.engine.begin() as conn:
-                conn.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(
-                    status="sent", sent_at=now, attempts=row["attempts"] + 1, last_error=None))
+            if budget[group_of[name]] <= 0:
+                skip.update(groups[group_of[name]])
+            finish(self.engine, row["id"], status=SENT, sent_at=self.clock(), attempts=row["attempts"] + 1,
+                   last_error=None)
             summary.sent += 1
         return summary
+
+    def _channels_with_due_messages(self, now: float) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(outbox.c.channel).where(due_condition(now)).distinct()).scalars())
 
     def _after_error(self, row, exc: DeliveryError, now: float, summary: TickSummary,
                      same_limit: list[str]) -> None:
         attempts = row["attempts"] + 1
         if exc.rate_limited:
             pause = exc.pause_seconds or RATE_LIMIT_PAUSE_SECONDS
-            values = dict(next_attempt_at=now + pause, last_error=str(exc))
+            values = dict(status=QUEUED, next_attempt_at=now + pause, last_error=str(exc))
             with self.engine.begin() as conn:
                 for name in same_limit:
                     pause_channel(conn, name, now + pause)
             summary.retried += 1
         elif exc.retryable:
             delay = min(self.config.retry_base_seconds * 2 ** (attempts - 1), self.config.retry_max_seconds)
-            values = dict(attempts=attempts, next_attempt_at=now + delay, last_error=str(exc))
+            values = dict(status=QUEUED, attempts=attempts, next_attempt_at=now + delay, last_error=str(exc))
             summary.retried += 1
         else:
-            values = dict(attempts=attempts, status="failed", last_error=str(exc))
+            values = dict(attempts=attempts, status=FAILED, last_error=str(exc))
             summary.failed += 1
         log.warning("notification %s to %s not delivered: %s", row["id"], row["channel"], exc)
-        with self.engine.begin() as conn:
-            conn.execute(sa.update(outbox).where(outbox.c.id == row["id"]).values(**values))
+        finish(self.engine, row["id"], **values)
 
     def tick(self, instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]) -> TickSummary:
         summary = TickSummary(enqueued=self.scan(instance, check_keys))

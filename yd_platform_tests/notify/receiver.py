@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,11 +22,13 @@ class Post:
 class Receiver:
     """Answers HTTP 200 `{"errcode": 0}` unless `script` says otherwise: one entry per post,
     an HTTP status (errcode -1 unless 200) or a `(status, errcode)` pair such as the
-    robots' rate-limit answer `(200, 45009)`."""
+    robots' rate-limit answer `(200, 45009)`. `delay` seconds pass between taking a post
+    and answering it (a slow or hanging robot)."""
 
     def __init__(self):
         self.posts: list[Post] = []
         self.script: list[int] = []
+        self.delay = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,12 +40,17 @@ class Receiver:
                 status, errcode = answer if isinstance(answer, tuple) else (answer, 0 if answer == 200 else -1)
                 query = dict(urllib.parse.parse_qsl(parsed.query))
                 receiver.posts.append(Post(parsed.path, query, body, status, errcode))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 payload = json.dumps({"errcode": errcode, "errmsg": "ok" if errcode == 0 else "refused"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (its timeout was shorter than `delay`)
 
             def log_message(self, *args):
                 pass
