@@ -24,7 +24,11 @@ import pyarrow.compute as pc
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_TEXT = 32_767
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
-XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+# Characters XML 1.0 forbids (controls other than tab/newline/return, U+FFFE, U+FFFF; lone
+# surrogates cannot occur in valid UTF-8). One of them makes the whole workbook unreadable,
+# so each becomes U+FFFD in the Excel file; the parquet keeps the text as it came.
+XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
+XML_REPLACEMENT = "\ufffd"
 EXCEL_EPOCH_OFFSET_DAYS = 25569  # 1899-12-30 .. 1970-01-01
 SLICE_ROWS = 50_000
 STYLE_DATE, STYLE_DATETIME, STYLE_HEADER = 1, 2, 3
@@ -72,7 +76,7 @@ def column_cells(column: pa.Array) -> pa.Array:
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = pc.utf8_slice_codeunits(column, 0, XLSX_MAX_TEXT)
-        text = pc.replace_substring_regex(text, XML_ILLEGAL, "")
+        text = pc.replace_substring_regex(text, XML_ILLEGAL, XML_REPLACEMENT)
         for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
             text = pc.replace_substring(text, raw, entity)
         return _wrap(text, '<c t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")

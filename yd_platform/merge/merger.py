@@ -17,15 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.catalog.periods import Period, period_from_key
-from yd_platform.merge.coerce import alias_map, coerce_rows, map_headers
+from yd_platform.catalog.periods import period_from_key
 from yd_platform.merge.errors import BadShopFile, MergeError
 from yd_platform.merge.excel import XLSX_MAX_ROWS, ExcelSink
-from yd_platform.merge.reader import open_raw_file
 from yd_platform.merge.schema import excel_headers, merged_schema
+from yd_platform.merge.shop import read_shop_table
 from yd_platform.pipeline.layout import merged_excel, merged_parquet, quarantine_prefix, raw_prefix
 
-CHUNK_ROWS = 50_000
+ROW_NUMBER = "__row_number"
 
 
 @dataclass
@@ -43,6 +42,8 @@ class MergeOutcome:
     shops: list[str] = field(default_factory=list)
     rows_per_shop: dict[str, int] = field(default_factory=dict)
     duplicates_dropped: int = 0
+    footer_rows_dropped: int = 0
+    unknown_headers: dict[str, list[str]] = field(default_factory=dict)
     quarantined: list[Quarantined] = field(default_factory=list)
     excel_key: str = ""
     parquet_key: str = ""
@@ -55,45 +56,18 @@ def shop_of(key: str) -> str:
     return key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def read_shop_table(ds: DatasetSpec, path: Path, name: str, shop: str, period: Period) -> pa.Table:
-    """One shop file as a table in the merged schema (raises BadShopFile)."""
-    schema = merged_schema(ds)
-    raw = open_raw_file(path, name, set(alias_map(ds)))
-    if raw.blank:
-        return schema.empty_table()
-    positions = map_headers(ds, raw)
-    chunks: list[pa.Table] = []
-    numbers: list[int] = []
-    rows: list[list] = []
-
-    def flush() -> None:
-        if not rows:
-            return
-        columns = coerce_rows(ds, raw, positions, numbers, rows)
-        n = len(rows)
-        columns["platform"] = pa.array([ds.platform] * n, pa.string())
-        columns["shop_id"] = pa.array([shop] * n, pa.string())
-        columns["period"] = pa.array([period.label] * n, pa.string())
-        columns["period_start"] = pa.array([period.start] * n, pa.date32())
-        columns["period_end"] = pa.array([period.end] * n, pa.date32())
-        chunks.append(pa.table([columns[f.name] for f in schema], schema=schema))
-        numbers.clear()
-        rows.clear()
-
-    for number, cells in raw.rows:
-        numbers.append(number)
-        rows.append(cells)
-        if len(rows) >= CHUNK_ROWS:
-            flush()
-    flush()
-    return pa.concat_tables(chunks) if chunks else schema.empty_table()
-
-
 def exact_duplicates(table: pa.Table) -> np.ndarray:
     """Mask of rows identical in every column to an earlier row."""
-    if table.num_rows < 2:
-        return np.zeros(table.num_rows, dtype=bool)
-    return table.to_pandas().duplicated(keep="first").to_numpy()
+    n = table.num_rows
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    numbered = table.append_column(ROW_NUMBER, pa.array(np.arange(n, dtype=np.int64)))
+    firsts = numbered.group_by(table.column_names, use_threads=False).aggregate([(ROW_NUMBER, "min")])
+    if firsts.num_rows == n:
+        return np.zeros(n, dtype=bool)
+    duplicate = np.ones(n, dtype=bool)
+    duplicate[firsts.column(f"{ROW_NUMBER}_min").to_numpy()] = False
+    return duplicate
 
 
 def drop_exact_duplicates(table: pa.Table) -> tuple[pa.Table, int]:
@@ -133,7 +107,7 @@ def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None
                 local = Path(scratch, f"raw-{name}")
                 store.download(obj.key, local)
                 try:
-                    table = read_shop_table(ds, local, name, shop, period)
+                    read = read_shop_table(ds, local, name, shop, period)
                 except BadShopFile as exc:
                     if not quarantine:
                         raise MergeError(f"{ds.slug} {key}: {exc}") from exc
@@ -143,14 +117,17 @@ def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None
                     continue
                 finally:
                     local.unlink(missing_ok=True)
-                table, dropped = drop_exact_duplicates(table)
+                table, dropped = drop_exact_duplicates(read.table)
+                outcome.footer_rows_dropped += read.footer_rows
+                if read.unknown_headers:
+                    outcome.unknown_headers[shop] = read.unknown_headers
                 writer.write_table(table)
                 excel.append(table)
                 outcome.shops.append(shop)
                 outcome.rows_per_shop[shop] = table.num_rows
                 outcome.rows += table.num_rows
                 outcome.duplicates_dropped += dropped
-                del table
+                del table, read
             if not outcome.shops:
                 raise MergeError(f"{ds.slug} {key}: every shop file is bad, nothing to merge: "
                                  + "; ".join(q.error for q in outcome.quarantined))

@@ -21,10 +21,13 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 
 # Columns the merge adds around the report's own columns.
 LEADING_COLUMNS = [("platform", pa.string()), ("shop_id", pa.string())]
-TRAILING_COLUMNS = [("period", pa.string()), ("period_start", pa.date32()), ("period_end", pa.date32())]
+# `extra_columns`: the report's columns the catalog does not know, as a JSON object per row.
+TRAILING_COLUMNS = [("extra_columns", pa.string()), ("period", pa.string()), ("period_start", pa.date32()),
+                    ("period_end", pa.date32())]
 ADDED_COLUMN_HEADERS = {
     "platform": "平台",
     "shop_id": "店铺ID",
+    "extra_columns": "其他列",
     "period": "数据周期",
     "period_start": "开始日期",
     "period_end": "结束日期",
@@ -32,7 +35,7 @@ ADDED_COLUMN_HEADERS = {
 
 
 def merged_schema(ds: DatasetSpec) -> pa.Schema:
-    """platform, shop_id, the declared columns in config order, then the period columns."""
+    """platform, shop_id, the declared columns in config order, extra_columns, the period columns."""
     if not ds.columns:
         raise ValueError(f"{ds.platform}/{ds.code}: no 'columns' declared in platforms.yaml; "
                          "the merge needs the canonical schema and header aliases")

@@ -42,6 +42,7 @@ def merged_metadata(store, ds: DatasetSpec, outcomes: list[MergeOutcome]) -> dic
         "partitions": len(outcomes),
         "shops": max(len(o.shops) for o in outcomes),
         "exact_duplicate_rows_dropped": sum(o.duplicates_dropped for o in outcomes),
+        "footer_rows_dropped": sum(o.footer_rows_dropped for o in outcomes),
         "quarantined_files": len(quarantined),
         "excel": dg.MetadataValue.path(store.uri(last.excel_key)),
         "parquet": dg.MetadataValue.path(store.uri(last.parquet_key)),
@@ -55,6 +56,12 @@ def merged_metadata(store, ds: DatasetSpec, outcomes: list[MergeOutcome]) -> dic
     if any(len(o.excel_sheets) > 1 for o in outcomes):
         meta["excel_note"] = ("more rows than one xlsx sheet holds (1,048,576): "
                               "the Excel file continues on further sheets")
+    unknown = {f"{o.partition} {shop}": headers for o in outcomes for shop, headers in o.unknown_headers.items()}
+    if unknown:
+        meta["warning_unknown_headers"] = (
+            "headers no alias in platforms.yaml knows were kept in extra_columns (JSON per row): "
+            + "; ".join(f"{where}: {', '.join(headers)}" for where, headers in unknown.items()))
+        meta["unknown_headers"] = dg.MetadataValue.json(unknown)
     if quarantined:
         meta["quarantine"] = dg.MetadataValue.md(_quarantine_md(quarantined))
         meta["quarantine_list"] = dg.MetadataValue.json(quarantined)

@@ -7,7 +7,7 @@ import io
 import dagster as dg
 from openpyxl import Workbook
 
-from yd_platform.pipeline.assets import build_dataset_assets
+from yd_platform.pipeline.assets import build_dataset_assets, stage_key
 from yd_platform.pipeline.layout import raw_object
 from yd_platform.resources.object_store import ObjectStoreResource
 
@@ -44,12 +44,12 @@ def local_resources(root) -> dict[str, object]:
 
 def publish(ds, partition_key: str, resources: dict, instance=None, stages=("merged", "ods")):
     """Materialize the dataset's merged (and ods) assets for one partition in-process."""
-    assets = [a for a in build_dataset_assets(ds) if a.key.path[-1] in stages]
+    keys = {stage_key(ds, stage) for stage in stages}
+    assets = [a for a in build_dataset_assets(ds) if a.key in keys]
     return dg.materialize(assets, partition_key=partition_key, resources=resources,
                           instance=instance, raise_on_error=False)
 
 
-def materialization(result, stage: str):
-    events = [e for e in result.get_asset_materialization_events()
-              if e.asset_key.path[-1] == stage]
+def materialization(result, ds, stage: str):
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key == stage_key(ds, stage)]
     return events[-1].materialization if events else None

@@ -60,6 +60,6 @@ def test_cells_keep_types_and_text_is_escaped(tmp_path):
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0] == ["文本", "整数", "小数", "日期", "时间", "布尔"]
     assert rows[1] == ["a&b<c>", 1, 1.5, datetime(2025, 10, 1), datetime(2025, 10, 1, 10, 0, 5), True]
-    assert rows[2] == ["控制", None, None, datetime(2025, 10, 1), None, False]
+    assert rows[2] == ["控\ufffd制", None, None, datetime(2025, 10, 1), None, False]
     assert rows[3] == [None, -4, 1e20, datetime(2025, 10, 1), datetime(2024, 2, 29, 23, 59, 59), None]
     assert sheet["D2"].number_format == "yyyy-mm-dd" and sheet["E2"].number_format == "yyyy-mm-dd hh:mm:ss"

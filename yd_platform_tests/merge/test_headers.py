@@ -72,11 +72,11 @@ def test_weekly_period_columns(tmp_path, catalog):
 def test_csv_report_in_gb18030(tmp_path, catalog):
     ds = catalog.dataset("erp", "store_data")
     store = LocalObjectStore(tmp_path)
-    text = "门店编码,销售额,订单数\nS01,10.5,3\nS02,,\n"
+    text = "门店编码,销售额,订单数\nS01,10.5,3\nS02,0,\n"
     put_raw(store, ds, "2025-10-01", "erp_main", text.encode("gb18030"), ext="csv")
     outcome = merge_partition(store, ds, "2025-10-01")
     rows = pq.read_table(tmp_path / outcome.parquet_key).to_pylist()
-    assert [(r["store_code"], r["sales_amount"], r["orders"]) for r in rows] == [("S01", 10.5, 3), ("S02", None, None)]
+    assert [(r["store_code"], r["sales_amount"], r["orders"]) for r in rows] == [("S01", 10.5, 3), ("S02", 0.0, None)]
 
 
 def test_exact_duplicates_dropped_and_key_conflicts_kept(tmp_path, catalog):
