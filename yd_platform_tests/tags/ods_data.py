@@ -32,7 +32,7 @@ def write_chat_ods(store, catalog) -> None:
                 "platform": [platform] * len(rows), "shop_id": [shop] * len(rows),
                 "session_id": [r[2] for r in rows], "buyer_id": [r[3] for r in rows],
                 "agent": [r[4] for r in rows], "messages": [r[5] for r in rows],
-                "started_at": [r[6] for r in rows], "period": [day] * len(rows),
+                "started_at": [r[6] for r in rows], "extra_columns": [None] * len(rows), "period": [day] * len(rows),
                 "period_start": [date.fromisoformat(day)] * len(rows),
                 "period_end": [date.fromisoformat(day)] * len(rows),
             }
