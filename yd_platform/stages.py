@@ -19,6 +19,7 @@ STAGE_MODULES = [
     "yd_platform.notify.defs",
     "yd_platform.tags.defs",
     "yd_platform.incentives.defs",
+    "yd_platform.pms.defs",
 ]
 
 

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("yd_platform.cli.metrics", "Prometheus metrics of runs, checks and datasets"),
     "sql": ("yd_platform.cli.sql", "query the ODS tables (embedded DuckDB over the object store)"),
     "tags": ("yd_platform.cli.tags", "user tags: list tags and rules, try rules on sample users"),
+    "pms": ("yd_platform.cli.pms", "PMS operations alerts: list the 37 services, run one, create or fill the database"),
     "api": ("yd_platform.cli.api", "serve the HTTP API for tag tasks and the scheduler (docs at /docs)"),
 }
 
