@@ -9,6 +9,7 @@ COLLECTORS: dict[str, str] = {
     "tm": "yd_platform.collect.platforms.tm:TmallCollector",
     "jd": "yd_platform.collect.platforms.jd:JdCollector",
     "erp": "yd_platform.collect.platforms.erp:ErpCollector",
+    "warehouse": "yd_platform.collect.platforms.warehouse:WarehouseCollector",
 }
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yd_platform.catalog import Catalog, DatasetSpec
 from yd_platform.settings import PACKAGE_DIR, env
+from yd_platform.tags.seed import TagSeed, seed_problems
 
 DEFAULT_CONFIG = PACKAGE_DIR / "config" / "tags.yaml"
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -28,6 +29,8 @@ EMPTY_TYPES = {"number": "double", "string": "string", "date": "date", "boolean"
                "list": "array<string>"}
 ADDED_COLUMNS = {"platform": "string", "shop_id": "string", "period": "string",
                  "period_start": "date", "period_end": "date"}
+# MariaDB Connector/J from Debian's libmariadb-java (.ci/setup, docker/Dockerfile)
+JDBC_JAR = "/usr/share/java/mariadb-java-client.jar"
 LOCAL_DRIVER = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
@@ -51,7 +54,11 @@ class Feature(_Model):
 class SourceDataset(_Model):
     dataset: str = Field(pattern=r"^[a-z0-9_]+/[a-z0-9_]+$")
     user_column: str
-    features: dict[str, Feature]
+    features: dict[str, Feature] = Field(default_factory=dict)
+    # snapshot tables (one row per user per partition): only the newest partition in the
+    # window is read, and `columns` are features under their own names, taken as they are
+    snapshot: bool = False
+    columns: list[str] = Field(default_factory=list)
 
     @property
     def platform_code(self) -> tuple[str, str]:
@@ -92,6 +99,7 @@ class TagsConfig(_Model):
     source: Source
     spark: SparkSettings = SparkSettings()
     write: WriteSettings = WriteSettings()
+    seed: TagSeed = TagSeed()
 
     def spark_master(self) -> str:
         return env("YD_SPARK_MASTER") or self.spark.master
@@ -104,7 +112,10 @@ class TagsConfig(_Model):
         """
         master = self.spark_master()
         local = LOCAL_DRIVER if is_local_master(master) else {}
-        return {**local, **self.spark.config, "spark.master": master}
+        conf = {**local, **self.spark.config, "spark.master": master}
+        if Path(JDBC_JAR).exists():  # Spark reads user_tags over JDBC (and ships the jar to executors)
+            conf["spark.jars"] = ",".join(filter(None, [conf.get("spark.jars"), JDBC_JAR]))
+        return conf
 
 
 def _column_kinds(ds: DatasetSpec) -> dict[str, str]:
@@ -132,6 +143,14 @@ def feature_schema(cfg: TagsConfig, catalog: Catalog) -> dict[str, str]:
         if entry.user_column not in columns:
             raise TagsConfigError(f"tags.yaml: {where}: user_column {entry.user_column!r} is not a column "
                                   f"of {entry.dataset} (columns: {', '.join(columns)})")
+        if entry.columns and not entry.snapshot:
+            raise TagsConfigError(f"tags.yaml: {where}: columns are taken as they are, which needs "
+                                  "snapshot: true (one row per user)")
+        for name in entry.columns:
+            if name not in columns:
+                raise TagsConfigError(f"tags.yaml: {where}.columns: {name!r} is not a column of "
+                                      f"{entry.dataset} (columns: {', '.join(columns)})")
+            add(name, columns[name], f"{where}.columns")
         for name, feature in entry.features.items():
             fwhere = f"{where}.features.{name}"
             if feature.agg == "count":
@@ -178,5 +197,7 @@ def load_tags_config(path: str | Path | None = None, catalog: Catalog | None = N
         where = ".".join(str(p) for p in first["loc"])
         raise TagsConfigError(f"{path.name}: {where}: {first['msg']}") from exc
     if catalog is not None:
-        feature_schema(cfg, catalog)
+        problems = seed_problems(cfg.seed, feature_schema(cfg, catalog))
+        if problems:
+            raise TagsConfigError(f"{path.name}: seed: " + "; ".join(problems))
     return cfg

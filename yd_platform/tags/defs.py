@@ -1,5 +1,6 @@
 """Definitions of the tags stage: the `user_tags` asset, `user_tags_job` (launchable with
-`dagster job launch` and run config) and the Spark resource only this stage uses."""
+`dagster job launch` and run config), the `tag_seed` sensor and the Spark resource only
+this stage uses."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dagster as dg
 from yd_platform.catalog import Catalog
 from yd_platform.tags.assets import USER_TAGS, build_user_tags_asset
 from yd_platform.tags.config import load_tags_config
+from yd_platform.tags.seed_sensor import build_seed_sensor
 from yd_platform.tags.spark import SPARK_RESOURCE, pyspark_resource
 
 USER_TAGS_JOB = "user_tags_job"
@@ -20,4 +22,5 @@ def build_defs(catalog: Catalog) -> dg.Definitions:
         description="Compute user tags. Run config ops.user_tags.config: tag_ids (task-tags), "
                     "user_ids (task-users), today; empty = every tag for every user (task-all).")
     return dg.Definitions(assets=[build_user_tags_asset(cfg, catalog)], jobs=[job],
+                          sensors=[build_seed_sensor(cfg.seed)],
                           resources={SPARK_RESOURCE: pyspark_resource(cfg)})

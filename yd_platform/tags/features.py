@@ -65,11 +65,19 @@ def _aggregate(name: str, feature: Feature) -> Column:
     }[feature.agg]().alias(name)
 
 
+def newest_partition(ds: DatasetSpec, keys: list[str]) -> list[str]:
+    """The files of the newest partition among `keys` (a snapshot dataset's current state)."""
+    starts = {key: period_from_key(ds.cadence, ods_partition_key(ds, key)).start for key in keys}
+    return [key for key in keys if starts[key] == max(starts.values())] if keys else []
+
+
 def dataset_features(rows: DataFrame, entry: SourceDataset) -> DataFrame:
     user = F.col(entry.user_column).cast("string")
+    # a snapshot column has one value per user; max() keeps one if a user appears twice
+    columns = [F.max(F.col(c)).alias(c) for c in entry.columns]
     return (rows.filter(user.isNotNull() & (F.trim(user) != ""))
             .groupBy(user.alias(USER_COLUMN))
-            .agg(*[_aggregate(n, f) for n, f in entry.features.items()]))
+            .agg(*columns, *[_aggregate(n, f) for n, f in entry.features.items()]))
 
 
 def _derive(frame: DataFrame, cfg: TagsConfig) -> DataFrame:
@@ -91,7 +99,8 @@ def build_feature_source(spark: SparkSession, cfg: TagsConfig, catalog: Catalog,
     frames, files = [], {}
     for entry in cfg.source.datasets:
         ds = catalog.dataset(*entry.platform_code)
-        paths = local_paths(store, partition_objects(store, ds, first, today), staging_dir)
+        keys = partition_objects(store, ds, first, today)
+        paths = local_paths(store, newest_partition(ds, keys) if entry.snapshot else keys, staging_dir)
         files[entry.dataset] = len(paths)
         if paths:
             frames.append(dataset_features(spark.read.parquet(*paths), entry))

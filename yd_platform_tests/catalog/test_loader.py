@@ -14,6 +14,8 @@ SEED_DATASETS = {
            "kpi_official": ("daily", -4), "kpi_weekly": ("weekly", (-9, -3)),
            "kpi_monthly": ("monthly", "last_month")},
     "jd": {"store_inventory": ("daily", -1)},
+    "dw": {"user_basic_info": ("daily", 0), "user_asset_summary": ("daily", 0),
+           "user_activity_summary": ("daily", 0)},
     "erp": {"store_data": ("daily", -1)},
 }
 
