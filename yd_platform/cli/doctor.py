@@ -113,12 +113,14 @@ def check_dagster_instance(home: str | None = None) -> Check:
     home = home or env("DAGSTER_HOME")
     if not home:
         return Check("dagster instance", WARN, "DAGSTER_HOME is not set",
-                     "set DAGSTER_HOME to the folder holding the production dagster.yaml "
-                     "(yd-platform up uses the embedded SQLite instance under YD_HOME)")
+                     "set DAGSTER_HOME to the folder holding the production instance config "
+                     "(a copy of docker/dagster.yaml); yd-platform up uses the embedded SQLite "
+                     "instance under YD_HOME")
     config = Path(home) / "dagster.yaml"
     if not config.is_file():
         return Check("dagster instance", WARN, f"{config} does not exist (Dagster defaults to SQLite there)",
-                     "copy the repository's dagster.yaml into DAGSTER_HOME")
+                     "copy docker/dagster.yaml (production) or the top-level dagster.yaml "
+                     "(embedded default) into DAGSTER_HOME")
     unset = sorted(name for name in _env_references(config) if os.environ.get(name) is None)
     if unset:
         return Check("dagster instance", FAIL, f"{config} reads unset variables {', '.join(unset)}",

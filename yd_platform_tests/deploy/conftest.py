@@ -1,7 +1,7 @@
 """A production-shaped Dagster instance on the local MariaDB, with webserver and daemon.
 
-The instance uses the repository's own dagster.yaml (MySQL storage, queued runs,
-compute logs in S3) with every connection detail passed as environment variables,
+The instance uses the repository's docker/dagster.yaml (MySQL storage, queued runs,
+pools, compute logs in S3) with every connection detail passed as environment variables,
 exactly as docker compose does; moto's S3 server stands in for MinIO.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 import sqlalchemy as sa
 from yd_platform_tests.processes import free_port
 
@@ -105,7 +106,11 @@ def production_env(tmp_path, mysql_url, s3_server, monkeypatch) -> dict[str, str
     db = sa.engine.make_url(mysql_url)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    # docker/dagster.yaml as it is, except that runs start as local processes: there is no
+    # Docker engine here (the launcher's own config is checked in test_instances).
+    instance = yaml.safe_load((REPO / "docker" / "dagster.yaml").read_text(encoding="utf-8"))
+    instance.pop("run_launcher")
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance), encoding="utf-8")
     values = {
         "DAGSTER_HOME": str(home),
         "DAGSTER_MYSQL_HOST": db.host or "127.0.0.1",

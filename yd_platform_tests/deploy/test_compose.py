@@ -74,7 +74,7 @@ def test_stack_resolves_with_the_example_env(resolved):
 
 @pytest.mark.slow
 def test_dagster_services_get_every_instance_variable(resolved):
-    instance_vars = set(re.findall(r"env:\s*(\w+)", (REPO / "dagster.yaml").read_text()))
+    instance_vars = set(re.findall(r"env:\s*(\w+)", (DOCKER / "dagster.yaml").read_text()))
     assert {"DAGSTER_MYSQL_HOST", "DAGSTER_MYSQL_PASSWORD", "DAGSTER_COMPUTE_LOGS_ENDPOINT_URL"} <= instance_vars
     for name in DAGSTER_SERVICES:
         env = resolved["services"][name]["environment"]
@@ -115,3 +115,38 @@ def test_workspace_points_at_the_code_location_service():
     assert command[command.index("-p") + 1] == str(server["port"])
     assert command[command.index("--location-name") + 1] == server["location_name"]
     assert "# dremio:" in COMPOSE.read_text()
+
+
+@pytest.mark.slow
+def test_published_ports_stay_on_this_host_by_default(resolved):
+    published = {name: svc["ports"] for name, svc in resolved["services"].items() if svc.get("ports")}
+    assert {"webserver", "minio"} <= set(published)
+    for name, ports in published.items():
+        for port in ports:
+            text = port if isinstance(port, str) else f"{port.get('host_ip', '')}:{port.get('published')}"
+            assert text.startswith("127.0.0.1:"), f"{name} publishes {port} beyond this host"
+
+
+def test_bind_address_is_a_documented_variable():
+    assert "YD_BIND_ADDRESS" in example_variables()
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    assert "WARNING" in text.split("YD_BIND_ADDRESS=")[0].rsplit("\n\n", 1)[-1]
+
+
+def test_image_runs_as_a_user_without_privileges():
+    users = [line.split()[1] for line in (DOCKER / "Dockerfile").read_text(encoding="utf-8").splitlines()
+             if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0"), users
+
+
+@pytest.mark.slow
+def test_run_containers_join_the_compose_network_and_volume(resolved):
+    instance = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
+    launcher = instance["run_launcher"]["config"]
+    daemon = resolved["services"]["daemon"]
+    assert daemon["environment"]["YD_DOCKER_NETWORK"] == resolved["networks"]["default"]["name"]
+    volume = launcher["container_kwargs"]["volumes"][0].split(":")[0]
+    assert volume == resolved["volumes"]["yd-home"]["name"]
+    assert any("/var/run/docker.sock" in str(v) for v in daemon["volumes"])
+    # every variable a run needs from the daemon's environment is passed on
+    assert {"DAGSTER_MYSQL_PASSWORD", "YD_APP_DB_URL", "YD_MINIO_SECRET_KEY"} <= set(launcher["env_vars"])
