@@ -8,15 +8,15 @@ from datetime import date
 
 from yd_platform.catalog import load_catalog
 from yd_platform.catalog.periods import ticks_on
-from yd_platform.pipeline.plan import SCHEDULE_KINDS, plan_day
+from yd_platform.pipeline.plan import SCHEDULE_KINDS, plan_day, platform_today
 from yd_platform.resources.core import shop_source_from_env
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="show what the schedules request on a given day")
     p.add_argument("--schedule", choices=SCHEDULE_KINDS, default="all")
-    p.add_argument("--date", type=date.fromisoformat, default=date.today(),
-                   help="tick day T, YYYY-MM-DD (default: today)")
+    p.add_argument("--date", type=date.fromisoformat, default=None,
+                   help="tick day T, YYYY-MM-DD (default: today in Asia/Shanghai)")
     p.add_argument("--platforms", nargs="+", metavar="PLATFORM")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--catalog", help="catalog file (default: $YD_CATALOG or the packaged one)")
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
+    args.date = args.date or platform_today(catalog)
     source = shop_source_from_env()
     shops = {}
 

@@ -22,16 +22,28 @@ ODS_RESOURCES = {"object_store"}
 PARTITIONS_PER_RUN = 31
 
 
+STAGES = ("raw", "merged", "ods")
+
+
+def stage_key(ds: DatasetSpec, stage: str) -> dg.AssetKey:
+    """`<platform>/<dataset>/<dataset>_<stage>`: the graph shows a node by the last part of
+    its key, so that part names dataset and stage on its own, while `<platform>/<dataset>`
+    stays the folder the asset catalog and selections (`key:"pdd/badscore/*"`) find."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+    return dg.AssetKey([*ds.key_prefix, f"{ds.code}_{stage}"])
+
+
 def raw_key(ds: DatasetSpec) -> dg.AssetKey:
-    return dg.AssetKey([*ds.key_prefix, "raw"])
+    return stage_key(ds, "raw")
 
 
 def merged_key(ds: DatasetSpec) -> dg.AssetKey:
-    return dg.AssetKey([*ds.key_prefix, "merged"])
+    return stage_key(ds, "merged")
 
 
 def ods_key(ds: DatasetSpec) -> dg.AssetKey:
-    return dg.AssetKey([*ds.key_prefix, "ods"])
+    return stage_key(ds, "ods")
 
 
 def _tags(ds: DatasetSpec) -> dict[str, str]:

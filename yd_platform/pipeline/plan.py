@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -14,6 +15,13 @@ from yd_platform.catalog.periods import Period, period_for_tick, ticks_on
 from yd_platform.pipeline.partitions import raw_partition_key
 
 SCHEDULE_KINDS = ("daily", "weekly", "monthly", "all")
+
+
+def platform_today(catalog: Catalog, now: datetime | None = None) -> date:
+    """Day T now: the date in the catalog's timezone (Asia/Shanghai), which is already the
+    next day while the machine's UTC clock still shows the previous evening."""
+    return (now or datetime.now(ZoneInfo(catalog.defaults.timezone))).astimezone(
+        ZoneInfo(catalog.defaults.timezone)).date()
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,11 @@ class PlannedCollection:
             )
             for shop in self.shops
         ]
+
+
+def shop_accounts(catalog: Catalog, platform: str) -> dict[str, str]:
+    """Shop id -> merchant account it logs in with (the `yd/account` run tag)."""
+    return {s.id: s.login_account for s in catalog.platforms[platform].shops}
 
 
 def plan_dataset(ds: DatasetSpec, tick_day: date, shops: Iterable[str]) -> PlannedCollection:

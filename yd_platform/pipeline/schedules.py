@@ -13,7 +13,7 @@ from yd_platform.catalog import Catalog, DatasetSpec
 from yd_platform.catalog.periods import tick_date
 from yd_platform.pipeline.jobs import collect_job_name
 from yd_platform.pipeline.partitions import shop_partitions
-from yd_platform.pipeline.plan import plan_dataset
+from yd_platform.pipeline.plan import plan_dataset, shop_accounts
 
 
 def schedule_name(ds: DatasetSpec) -> str:
@@ -21,8 +21,7 @@ def schedule_name(ds: DatasetSpec) -> str:
 
 
 def build_dataset_schedule(catalog: Catalog, ds: DatasetSpec) -> dg.ScheduleDefinition:
-    platform = catalog.platforms[ds.platform]
-    accounts = {s.id: s.login_account for s in platform.shops}
+    accounts = shop_accounts(catalog, ds.platform)
 
     @dg.schedule(
         name=schedule_name(ds),

@@ -13,7 +13,7 @@ def _publish(defs, instance, key):
 
 
 def _evaluations(result):
-    return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    return {(e.asset_key.path[-1].rsplit("_", 1)[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
 
 
 def test_clean_partition_passes_and_publishes(yd_home, instance, catalog):

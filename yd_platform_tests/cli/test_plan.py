@@ -66,3 +66,15 @@ def test_plan_agrees_with_schedule_ticks(yd_home, capsys, catalog):
 def test_bad_arguments_are_reported(yd_home, capsys):
     assert main(["plan", "--platforms", "taobao"]) == 1
     assert "unknown platforms ['taobao']" in capsys.readouterr().err
+
+
+def test_today_is_the_shanghai_date(yd_home, capsys, catalog):
+    from datetime import date, timezone
+
+    from yd_platform.pipeline.plan import platform_today
+
+    # 17:00 UTC on 10-01 is 01:00 on 10-02 in Shanghai: day T is 10-02
+    assert platform_today(catalog, datetime(2025, 10, 1, 17, 0, tzinfo=timezone.utc)) == date(2025, 10, 2)
+    shanghai_today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert main(["plan", "--schedule", "daily"]) == 0
+    assert f"Plan for T = {shanghai_today}" in capsys.readouterr().out

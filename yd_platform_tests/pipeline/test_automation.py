@@ -9,9 +9,9 @@ from yd_platform.pipeline.partitions import raw_partition_key
 from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.shops import ShopSourceResource
 
-RAW = dg.AssetKey(["jd", "store_inventory", "raw"])
-MERGED = dg.AssetKey(["jd", "store_inventory", "merged"])
-ODS = dg.AssetKey(["jd", "store_inventory", "ods"])
+RAW = dg.AssetKey(["jd", "store_inventory", "store_inventory_raw"])
+MERGED = dg.AssetKey(["jd", "store_inventory", "store_inventory_merged"])
+ODS = dg.AssetKey(["jd", "store_inventory", "store_inventory_ods"])
 NOW = datetime(2025, 10, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from yd_platform.catalog.loader import parse_catalog
 from yd_platform.definitions import build_definitions
+from yd_platform.pipeline.assets import stage_key
+from yd_platform.pipeline.partitions import time_partitions
 from yd_platform.pipeline.partitions import DATE_DIM, SHOP_DIM
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,8 +26,9 @@ def test_every_dataset_has_three_assets_in_its_platform_group(catalog, graph):
     keys = set(graph.get_all_asset_keys())
     for ds in catalog.datasets():
         for stage in ("raw", "merged", "ods"):
-            key = dg.AssetKey([ds.platform, ds.code, stage])
+            key = dg.AssetKey([ds.platform, ds.code, f"{ds.code}_{stage}"])
             assert key in keys, key
+            assert key.path[-1] not in ("raw", "merged", "ods")  # the node name says the dataset
             node = graph.get(key)
             assert node.group_name == ds.platform
             assert node.owners == ["team:ops-data"]
@@ -33,9 +37,7 @@ def test_every_dataset_has_three_assets_in_its_platform_group(catalog, graph):
 
 def test_partitions_and_dependencies(catalog, graph):
     for ds in catalog.datasets():
-        raw = graph.get(dg.AssetKey([ds.platform, ds.code, "raw"]))
-        merged = graph.get(dg.AssetKey([ds.platform, ds.code, "merged"]))
-        ods = graph.get(dg.AssetKey([ds.platform, ds.code, "ods"]))
+        raw, merged, ods = (graph.get(stage_key(ds, stage)) for stage in ("raw", "merged", "ods"))
         assert isinstance(raw.partitions_def, dg.MultiPartitionsDefinition)
         dims = {d.name: d.partitions_def for d in raw.partitions_def.partitions_defs}
         assert set(dims) == {DATE_DIM, SHOP_DIM}
@@ -51,21 +53,37 @@ def test_partitions_and_dependencies(catalog, graph):
 @pytest.mark.parametrize(
     ("platform", "dataset", "first", "cls"),
     [
-        ("pdd", "badscore", "2024-01-01", dg.DailyPartitionsDefinition),
-        ("pdd", "kpi_weekly", "2024-01-04", dg.WeeklyPartitionsDefinition),  # a Thursday
-        ("tm", "kpi_monthly", "2024-01", dg.MonthlyPartitionsDefinition),
+        ("pdd", "badscore", "2025-09-01", dg.DailyPartitionsDefinition),
+        ("pdd", "kpi_weekly", "2025-09-04", dg.WeeklyPartitionsDefinition),  # the first Thursday
+        ("tm", "kpi_monthly", "2025-09", dg.MonthlyPartitionsDefinition),
     ],
 )
-def test_partition_key_formats(graph, platform, dataset, first, cls):
-    pdef = graph.get(dg.AssetKey([platform, dataset, "merged"])).partitions_def
+def test_partition_key_formats(graph, catalog, platform, dataset, first, cls):
+    """Partitions start at the catalog's start_date (defaults.start_date: 2025-09-01)."""
+    pdef = graph.get(stage_key(catalog.dataset(platform, dataset), "merged")).partitions_def
     assert isinstance(pdef, cls)
     assert pdef.get_first_partition_key() == first
     assert pdef.timezone == "Asia/Shanghai"
 
 
+def test_a_dataset_can_start_later_than_the_default(catalog):
+    text = """
+defaults: {start_date: "2025-09-01"}
+platforms:
+  pdd:
+    name: 拼多多
+    datasets:
+      late: {name: 晚, cadence: daily, offset: -1, cron: "0 8 * * *", start_date: "2025-11-20"}
+      usual: {name: 常, cadence: daily, offset: -1, cron: "0 8 * * *"}
+"""
+    parsed = parse_catalog(text)
+    assert time_partitions(parsed.dataset("pdd", "late")).get_first_partition_key() == "2025-11-20"
+    assert time_partitions(parsed.dataset("pdd", "usual")).get_first_partition_key() == "2025-09-01"
+
+
 def test_quality_exposes_todays_partition(graph, catalog):
-    quality = graph.get(dg.AssetKey(["pdd", "quality", "merged"])).partitions_def
-    badscore = graph.get(dg.AssetKey(["pdd", "badscore", "merged"])).partitions_def
+    quality = graph.get(stage_key(catalog.dataset("pdd", "quality"), "merged")).partitions_def
+    badscore = graph.get(stage_key(catalog.dataset("pdd", "badscore"), "merged")).partitions_def
     assert quality.end_offset == 1 and badscore.end_offset == 0
 
 

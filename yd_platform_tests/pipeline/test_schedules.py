@@ -33,10 +33,10 @@ def _tick(defs, instance, name: str, when: datetime):
         ("pdd__badscore__schedule", datetime(2025, 10, 2, 8, 30, tzinfo=SH), "2025-10-01"),
         ("pdd__quality__schedule", datetime(2025, 10, 2, 8, 0, tzinfo=SH), "2025-10-02"),
         ("pdd__kpi_days__schedule", datetime(2025, 10, 2, 11, 0, tzinfo=SH), "2025-09-29"),
-        ("tm__kpi_official__schedule", datetime(2025, 3, 1, 11, 0, tzinfo=SH), "2025-02-25"),
+        ("tm__kpi_official__schedule", datetime(2025, 10, 5, 11, 0, tzinfo=SH), "2025-10-01"),
         ("pdd__kpi_weekly__schedule", datetime(2025, 10, 4, 12, 0, tzinfo=SH), "2025-09-25"),
         ("tm__kpi_monthly__schedule", datetime(2026, 1, 3, 12, 30, tzinfo=SH), "2025-12"),
-        ("erp__store_data__schedule", datetime(2024, 3, 1, 7, 0, tzinfo=SH), "2024-02-29"),
+        ("erp__store_data__schedule", datetime(2025, 10, 1, 7, 0, tzinfo=SH), "2025-09-30"),
         # 00:30 in Shanghai is still the previous day in UTC: T must be the Shanghai date
         ("jd__store_inventory__schedule", datetime(2025, 10, 2, 7, 30, tzinfo=SH), "2025-10-01"),
     ],

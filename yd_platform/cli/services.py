@@ -1,0 +1,98 @@
+"""The Dagster webserver and daemon of the embedded default, as one stoppable unit.
+
+`dagster dev` runs the webserver, the daemon and the code server; the daemon starts a
+process per run. They all live in one process group, so stopping `up` (Ctrl-C, SIGTERM)
+asks `dagster dev` to shut down and then ends whatever is left of the group: nothing
+keeps the port or the SQLite files after `up` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+GRACE_SECONDS = 6.0
+KILL_WAIT_SECONDS = 3.0
+LOCATION_QUERY = '{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus ' \
+                 'locationOrLoadError { __typename ... on PythonError { message } } } } } }'
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, `kill`) stops `up` the way Ctrl-C does."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+class StartupError(RuntimeError):
+    """The webserver or its code location did not come up; the message says which."""
+
+
+class DagsterServices:
+    def __init__(self, host: str, port: str, target: list[str]):
+        self.url = f"http://{host}:{port}"
+        cmd = [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", port, *target]
+        # A session of its own: the terminal's Ctrl-C reaches `up` only, which then
+        # stops the group in order instead of every process at once.
+        self.proc = subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
+
+    def _location_state(self) -> tuple[str, str]:
+        body = json.dumps({"query": LOCATION_QUERY}).encode()
+        req = urllib.request.Request(f"{self.url}/graphql", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            entries = json.load(resp)["data"]["workspaceOrError"].get("locationEntries") or []
+        if not entries:
+            return "LOADING", ""
+        entry = entries[0]
+        loaded = entry.get("locationOrLoadError") or {}
+        return entry["loadStatus"], loaded.get("message", "") if loaded.get("__typename") == "PythonError" else ""
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until the webserver answers and the code location is loaded."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise StartupError(f"dagster dev exited with code {self.proc.returncode} before {self.url} came up")
+            try:
+                status, error = self._location_state()
+                if error:
+                    raise StartupError(f"the code location failed to load:\n{error}")
+                if status == "LOADED":
+                    return
+            except (OSError, ValueError, KeyError):
+                pass
+            if time.monotonic() > deadline:
+                raise StartupError(f"{self.url} did not load the code location within {timeout:.0f}s")
+            time.sleep(1.0)
+
+    def wait(self) -> int:
+        return self.proc.wait()
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        """Ask `dagster dev` to shut down, then end what is left of its process group."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        self._signal_group(signal.SIGTERM)
+        time.sleep(0.5)
+        self._signal_group(signal.SIGKILL)
+        try:
+            self.proc.wait(KILL_WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
