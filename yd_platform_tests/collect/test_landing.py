@@ -15,8 +15,8 @@ from yd_platform.pipeline.jobs import collect_job_name
 from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.core import object_store_from_env, shop_source_from_env
 
-RAW = dg.AssetKey(["pdd", "badscore", "raw"])
-MERGED = dg.AssetKey(["pdd", "badscore", "merged"])
+RAW = dg.AssetKey(["pdd", "badscore", "badscore_raw"])
+MERGED = dg.AssetKey(["pdd", "badscore", "badscore_merged"])
 
 
 def test_landing_names(catalog):

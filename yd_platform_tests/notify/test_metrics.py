@@ -43,7 +43,7 @@ def test_render_counts_runs_checks_and_aliases(instance, catalog):
     for _ in range(3):
         good.execute_in_process(instance=instance)
     bad.execute_in_process(instance=instance, raise_on_error=False)
-    key = dg.AssetKey(["pdd", "badscore", "ods"])
+    key = dg.AssetKey(["pdd", "badscore", "badscore_ods"])
     instance.report_runless_asset_event(dg.AssetCheckEvaluation(
         asset_key=key, check_name="freshness", passed=False, severity=dg.AssetCheckSeverity.ERROR))
     instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=None))
@@ -55,7 +55,7 @@ def test_render_counts_runs_checks_and_aliases(instance, catalog):
     assert 'yd_run_duration_seconds_count{job="good"} 3' in text
     assert 'yd_run_duration_seconds{job="good",quantile="0.95"}' in text
     assert 'scheduler_job_last_duration_ms{job_id="good"}' in text
-    assert 'yd_check_failures_total{asset="pdd/badscore/ods",severity="ERROR"} 1' in text
+    assert 'yd_check_failures_total{asset="pdd/badscore/badscore_ods",severity="ERROR"} 1' in text
     assert 'yd_dataset_last_success_timestamp_seconds{dataset="pdd/badscore"}' in text
 
 

@@ -44,9 +44,9 @@ def test_backfill_loops_over_partition_range(tmp_path, catalog, instance):
     store = LocalObjectStore(tmp_path)
     for day, n in (("2025-10-01", 2), ("2025-10-02", 3)):
         put_raw(store, ds, day, "shop_a", xlsx(review_rows(day, n)))
-    from yd_platform.pipeline.assets import build_dataset_assets
+    from yd_platform.pipeline.assets import build_dataset_assets, stage_key
 
-    assets = [a for a in build_dataset_assets(ds) if a.key.path[-1] in ("merged", "ods")]
+    assets = [a for a in build_dataset_assets(ds) if a.key in (stage_key(ds, "merged"), stage_key(ds, "ods"))]
     tags = {"dagster/asset_partition_range_start": "2025-10-01", "dagster/asset_partition_range_end": "2025-10-02"}
     result = dg.materialize(assets, tags=tags, resources=local_resources(tmp_path), instance=instance,
                             raise_on_error=False)

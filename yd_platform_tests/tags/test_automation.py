@@ -11,8 +11,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from yd_platform.definitions import build_definitions
 from yd_platform.tags.assets import USER_TAGS
 
-PDD_CHAT_ODS = dg.AssetKey(["pdd", "chat", "ods"])
-TM_CHAT_ODS = dg.AssetKey(["tm", "chat", "ods"])
+PDD_CHAT_ODS = dg.AssetKey(["pdd", "chat", "chat_ods"])
+TM_CHAT_ODS = dg.AssetKey(["tm", "chat", "chat_ods"])
 NOW = datetime(2025, 10, 2, 4, 0, tzinfo=timezone.utc)
 
 
