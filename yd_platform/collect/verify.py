@@ -7,7 +7,6 @@ raw partition.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -15,6 +14,10 @@ from dataclasses import dataclass
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.collect.errors import BadReportFile, PermanentError
+from yd_platform.merge.errors import BadShopFile
+from yd_platform.merge.headers import alias_map
+from yd_platform.merge.reader import open_report
+from yd_platform.merge.shop import checked_header
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -26,6 +29,7 @@ class VerifiedReport:
     ext: str
     rows: int
     header: list[str]
+    header_row: int = 1
 
 
 def looks_like_html(data: bytes) -> bool:
@@ -68,7 +72,13 @@ def sniff_ext(data: bytes, name: str = "report") -> str:
             raise BadReportFile(f"{name}: neither xlsx, xls nor csv (starts with {data[:8]!r})") from None
 
 
-def _sheet_rows(data: bytes, ext: str, name: str) -> list[list]:
+def verify_report(data: bytes, ds: DatasetSpec, name: str = "report") -> VerifiedReport:
+    """The file's type, data-row count and header; `BadReportFile` names what is wrong.
+
+    The header is found by the merge's own routine (a title row above it is fine), so a
+    report passes here exactly when the merge can read its columns.
+    """
+    ext = sniff_ext(data, name)
     if ext == "xlsx":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -77,38 +87,14 @@ def _sheet_rows(data: bytes, ext: str, name: str) -> list[list]:
             raise BadReportFile(f"{name}: truncated or corrupt xlsx ({exc})") from None
         if bad:
             raise BadReportFile(f"{name}: corrupt xlsx member {bad}")
-    if ext in ("xlsx", "xls"):
-        from python_calamine import CalamineWorkbook
-
-        try:
-            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            return book.get_sheet_by_index(0).to_python(skip_empty_area=True)
-        except Exception as exc:  # noqa: BLE001 - calamine raises several types
-            raise BadReportFile(f"{name}: unreadable {ext} ({exc.__class__.__name__}: {exc})") from None
-    text = data.decode("utf-8-sig") if _utf8(data) else data.decode("gb18030")
-    return [row for row in csv.reader(io.StringIO(text)) if row]
-
-
-def _utf8(data: bytes) -> bool:
     try:
-        data.decode("utf-8-sig")
-        return True
-    except UnicodeDecodeError:
-        return False
-
-
-def verify_report(data: bytes, ds: DatasetSpec, name: str = "report") -> VerifiedReport:
-    """The file's type, data-row count and header; `BadReportFile` names what is wrong."""
-    ext = sniff_ext(data, name)
-    rows = _sheet_rows(data, ext, name)
-    if not rows:
+        sheet = open_report(data, name, set(alias_map(ds)), ext=ext)
+    except BadShopFile as exc:
+        raise BadReportFile(f"{name}: unreadable {ext} ({exc.problem})") from None
+    if sheet.blank:
         raise BadReportFile(f"{name}: no header row")
-    header = [str(c).strip() for c in rows[0]]
-    known = {alias: c.name for c in ds.columns for alias in [c.name, *c.aliases]}
-    found = {known[h] for h in header if h in known}
-    missing = [c.aliases[0] if c.aliases else c.name for c in ds.columns if c.required and c.name not in found]
-    if ds.columns and not found:
-        raise PermanentError(f"{name}: header {header[:8]} has none of the {ds.slug} columns")
-    if missing:
-        raise PermanentError(f"{name}: header misses required columns {missing} (got {header[:12]})")
-    return VerifiedReport(ext, len(rows) - 1, header)
+    try:
+        checked_header(ds, sheet)
+    except BadShopFile as exc:
+        raise PermanentError(str(exc)) from None
+    return VerifiedReport(ext, len(sheet.rows), sheet.header.texts, sheet.header.row)

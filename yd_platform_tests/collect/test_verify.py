@@ -1,15 +1,28 @@
-"""File verification: real reports pass; HTML pages, JSON answers, truncated and foreign files fail."""
+"""File verification: real reports pass; HTML pages, JSON answers, truncated and foreign files fail.
+
+The datasets come from the merge tests' fixed catalog so the checks do not move with the
+production aliases.
+"""
 
 import pytest
 
+from yd_platform.catalog import load_catalog
 from yd_platform.collect.errors import BadReportFile, PermanentError
 from yd_platform.collect.verify import looks_like_json, verify_report
 from yd_platform.demo.data import report_rows, report_xlsx
+from yd_platform.merge.merger import merge_partition
+from yd_platform.resources.object_store import LocalObjectStore
+from yd_platform_tests.merge.files import MERGE_CATALOG, put_raw, xlsx
 
 
 @pytest.fixture
-def ds(catalog):
-    return catalog.dataset("pdd", "badscore")
+def merge_catalog():
+    return load_catalog(MERGE_CATALOG)
+
+
+@pytest.fixture
+def ds(merge_catalog):
+    return merge_catalog.dataset("pdd", "badscore")
 
 
 def test_demo_report_passes_with_its_row_count(ds):
@@ -17,11 +30,25 @@ def test_demo_report_passes_with_its_row_count(ds):
     assert report.ext == "xlsx"
     assert report.rows == len(report_rows(ds, "pdd_kids", "2025-10-01"))
     assert report.header[0] == "评价ID"
+    assert report.header_row == 1
 
 
 def test_csv_with_chinese_header_passes(ds):
     data = "评价编号,订单号,评分\nr1,o1,1\nr2,o2,2\n".encode("gb18030")
     assert verify_report(data, ds).rows == 2
+
+
+def test_title_row_above_the_header_is_accepted_as_the_merge_reads_it(tmp_path, ds):
+    """Merchant exports put a title line (and a blank line) above the header: the download
+    check finds the same header the merge uses instead of refusing the report for good."""
+    data = xlsx([["差评数据导出 2025-10-01"], [], [" 评价ID\n", "订单号", "评分"], ["r1", "o1", 1], ["r2", "o2", 2]])
+    report = verify_report(data, ds, name="shop_a: download")
+    assert (report.header_row, report.rows) == (3, 2)
+    assert report.header == ["评价ID", "订单号", "评分"]
+
+    store = LocalObjectStore(tmp_path)
+    put_raw(store, ds, "2025-10-01", "shop_a", data)
+    assert merge_partition(store, ds, "2025-10-01").rows == report.rows
 
 
 @pytest.mark.parametrize("data, reason", [
@@ -42,11 +69,13 @@ def test_truncated_xlsx_fails(ds):
         verify_report(data[: len(data) - 200], ds)
 
 
-def test_other_report_is_refused(ds, catalog):
-    other = catalog.dataset("jd", "store_inventory")
-    with pytest.raises(PermanentError, match="misses required columns"):
+def test_other_report_is_refused_with_the_merge_message(ds, merge_catalog):
+    other = merge_catalog.dataset("jd", "store_inventory")
+    with pytest.raises(PermanentError, match=r"report, sheet 'Sheet1', row 1, .*missing required column 'review_id'"):
         verify_report(report_xlsx(other, "jd_pop", "2025-10-01"), ds)
-    with pytest.raises(PermanentError, match="misses required columns"):
+    with pytest.raises(PermanentError, match=r"report, sheet '报表', row 1: no known header found"):
+        verify_report(xlsx([["a", "b"], [1, 2]]), ds)
+    with pytest.raises(PermanentError, match=r"sheet 'csv', row 1, column '订单号/订单编号': missing required column 'order_id'"):
         verify_report("评价ID,商品ID\nr1,g1\n".encode(), ds)
 
 

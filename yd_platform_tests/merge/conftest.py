@@ -1,12 +1,9 @@
 """The merge tests read their datasets from `catalog.yaml` beside them."""
 
-from pathlib import Path
-
 import pytest
 
 from yd_platform.catalog import Catalog, load_catalog
-
-MERGE_CATALOG = Path(__file__).with_name("catalog.yaml")
+from yd_platform_tests.merge.files import MERGE_CATALOG
 
 
 @pytest.fixture
