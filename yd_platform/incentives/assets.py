@@ -13,7 +13,7 @@ from yd_platform.incentives import ledger, reports, sla, store
 from yd_platform.incentives.columns import SourceRowError, contracts_from_rows, violations_from_rows
 from yd_platform.incentives.config import IncentivesConfig
 from yd_platform.incentives.demo import demo_contracts, demo_violations
-from yd_platform.incentives.messages import reward_markdown, reward_text
+from yd_platform.incentives.messages import render_notice
 from yd_platform.incentives.metabase import MetabaseError, MetabaseResource, template_parameter
 from yd_platform.incentives.rules import Award, Contract, ContractResult, compute_rewards
 from yd_platform.incentives.sender import Delivery, deliver
@@ -22,6 +22,7 @@ from yd_platform.resources.object_store import ObjectStoreResource
 
 GROUP = "incentives"
 REWARD_KINDS = ["reward"]
+RULES_CHECK = "rules_configured"
 
 
 def month_city_partitions(cfg: IncentivesConfig) -> dg.MultiPartitionsDefinition:
@@ -47,7 +48,7 @@ def _month_city(context: dg.AssetExecutionContext) -> tuple[str, str]:
     return keys["month"], keys["city"]
 
 
-def _delivery_result(context, delivery: Delivery, metadata: dict) -> dg.MaterializeResult:
+def delivery_result(context, delivery: Delivery, metadata: dict) -> dg.MaterializeResult:
     """Record the outcome; failed sends fail the run (the ledger keeps them for the retry)."""
     metadata = {**metadata, **delivery.metadata()}
     if delivery.rate_limited:
@@ -61,7 +62,7 @@ def _delivery_result(context, delivery: Delivery, metadata: dict) -> dg.Material
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _pull(metabase: MetabaseResource, card: int | None, unset: str, parameters: list[dict],
+def pull_source(metabase: MetabaseResource, card: int | None, unset: str, parameters: list[dict],
           parse: Callable[[list[dict], str], list], what: str, demo: Callable[[], list]) -> tuple[list, str]:
     """A source's items and their label: card `card` through `parse` when Metabase is
     configured (`unset` fails the run without a card), else the demo set. Errors of the
@@ -95,8 +96,9 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
                   incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
         month, city = _month_city(context)
         city_cfg = cfg.cities[city]
-        items, source = _pull(
-            incentives_metabase, city_cfg.contracts_card, f"incentives.yaml: city {city!r}: contracts_card is not set",
+        items, source = pull_source(
+            incentives_metabase, cfg.contracts_card(city, month),
+            f"incentives.yaml: city {city!r}: contracts_card is not set (nor for month {month!r})",
             [template_parameter("month", month), template_parameter("province", city_cfg.province)],
             contracts_from_rows, f"{city} {month}", lambda: demo_contracts(city, month))
         frame = pd.DataFrame([c.__dict__ for c in items], columns=list(Contract.__dataclass_fields__))
@@ -108,8 +110,12 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=month_city, deps=[contracts],
               kinds={"parquet"},
+              check_specs=[dg.AssetCheckSpec(RULES_CHECK, asset=dg.AssetKey([GROUP, "rewards"]),
+                                             description="A month with contracts has reward rules "
+                                                         "(otherwise nobody is rewarded for them).")],
               description="Rewards by the month's rules: lucky numbers, tiers by amount and count "
-                          "(reaching a tier awards the lower ones), distance to the next tier.")
+                          "(reaching a tier awards the highest new one, then the skipped lower ones), "
+                          "per-contract and per-work-order caps, distance to the next tier.")
     def rewards(context: dg.AssetExecutionContext, object_store: ObjectStoreResource) -> dg.MaterializeResult:
         month, city = _month_city(context)
         client = object_store.client()
@@ -128,7 +134,13 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         uri = store.write_frame(client, store.awards_key(month, city), pd.DataFrame(
             [a.__dict__ for a in awards], columns=list(Award.__dataclass_fields__)))
         prizes = rules.prize_table() if rules else {}
-        return dg.MaterializeResult(metadata={
+        check = dg.AssetCheckResult(
+            check_name=RULES_CHECK, passed=rules is not None or frame.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=None if rules is not None or frame.empty else
+            f"{len(frame)} contract(s) of {city} {month} but incentives.yaml has no rules for this city and month",
+            metadata={"contracts": len(frame), "rules": "configured" if rules else "none"})
+        return dg.MaterializeResult(check_results=[check], metadata={
             "rules": "configured" if rules else "none for this city and month",
             "awards": len(awards), "reward_total_yuan": float(sum(a.reward for a in awards)),
             "uri": uri, "rewards_per_person": dg.MetadataValue.md(reports.rewards_per_person(results, prizes)),
@@ -146,21 +158,19 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
             raise dg.Failure(f"rewards of {city} {month} are not materialized yet")
         awards = [Award(**r) for r in store.records(frame)]
         rules = cfg.rule_set(city, month)
-        show_counted = bool(rules and rules.contract_amount_cap)
-        render = reward_markdown if cfg.notices.msgtype == "markdown" else reward_text
         partition = f"{month}|{city}"
         engine = app_db.engine()
         ledger.ensure_tables(engine)
         with engine.begin() as conn:
             new = ledger.record_pending(conn, [ledger.Notice(
                 notice_id=a.award_id, kind="reward", partition_key=partition, channel=cfg.notices.url_env,
-                msgtype=cfg.notices.msgtype, body=render(a, show_counted)) for a in awards])
+                msgtype=cfg.notices.msgtype, body=render_notice(a, rules, cfg.notices)) for a in awards])
         delivery = deliver(engine, REWARD_KINDS, partition, max_attempts=cfg.notices.max_attempts,
                            interval_seconds=cfg.notices.send_interval_seconds)
         status = ledger.statuses(engine, REWARD_KINDS, partition)
         table = reports.md_table(["人员", "合同", "奖励", "金额(元)", "通知"], [
             [a.person, a.contract_no, a.reward_name, a.reward, status.get(fit_key(a.award_id), "")] for a in awards])
-        return _delivery_result(context, delivery, {
+        return delivery_result(context, delivery, {
             "awards": len(awards), "newly_recorded": new,
             "already_sent": sum(1 for s in status.values() if s == ledger.SENT) - len(delivery.sent),
             "channel_env": cfg.notices.url_env, "notices": dg.MetadataValue.md(table)})
@@ -173,7 +183,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
     def sla_violations(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
                        app_db: AppDatabaseResource, incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
-        items, source = _pull(
+        items, source = pull_source(
             incentives_metabase, cfg.sla.violations_card, "incentives.yaml: field 'sla.violations_card' is not set",
             [template_parameter("date", day.isoformat())], violations_from_rows, str(day),
             lambda: demo_violations(day, sorted(cfg.sla.providers)))
@@ -186,7 +196,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         # every day's unsent notices, not only this day's: the schedule never reruns a past day
         delivery = deliver(engine, sla.DAILY_KINDS, None, max_attempts=cfg.sla.max_attempts,
                            interval_seconds=cfg.notices.send_interval_seconds)
-        return _delivery_result(context, delivery, {
+        return delivery_result(context, delivery, {
             "source": source, "violations": len(items), "uri": uri, "newly_recorded": new,
             "dagster/row_count": len(items),
             "per_provider": dg.MetadataValue.md(reports.sla_per_provider(_per_provider(items, cfg.sla.providers)))})
@@ -215,7 +225,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
                            interval_seconds=cfg.notices.send_interval_seconds)
         counts = _per_provider(items, cfg.sla.providers)
         notes = {p: ("周报" if n else "表扬") for p, n in counts.items()}
-        return _delivery_result(context, delivery, {
+        return delivery_result(context, delivery, {
             "week": f"{days[0]:%Y.%m.%d}-{days[-1]:%Y.%m.%d}", "violations": len(items), "newly_recorded": new,
             "praised": sum(1 for n in counts.values() if n == 0),
             "per_provider": dg.MetadataValue.md(reports.sla_per_provider(counts, notes))})

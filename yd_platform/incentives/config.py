@@ -85,11 +85,26 @@ class TierLadder(_Model):
         return sorted(self.tiers, key=lambda t: t.threshold)
 
 
+class EliteRule(_Model):
+    """精英管家: listed housekeepers carry a badge in notices and win `multiplier` times the prize."""
+
+    badge: str = Field(min_length=1)
+    multiplier: float = Field(default=2.0, ge=1)
+    housekeepers: list[str] = Field(default_factory=list)
+
+    def multiplier_for(self, housekeeper: str) -> float:
+        return self.multiplier if housekeeper in self.housekeepers else 1.0
+
+
 class RuleSet(_Model):
     """The reward rules of one city's campaign in one month."""
 
     person_key: Literal["housekeeper", "housekeeper_provider"] = "housekeeper"
+    contracts_card: int | None = None
     contract_amount_cap: float | None = Field(default=None, gt=0)
+    work_order_cap: float | None = Field(default=None, gt=0)
+    template: str | None = None
+    elite: EliteRule | None = None
     lucky: LuckyRule | None = None
     tiers: list[TierLadder] = Field(default_factory=list)
 
@@ -122,6 +137,15 @@ class City(_Model):
     name: str
     province: str = ""
     contracts_card: int | None = None
+    group: str = ""
+    contact: str = ""
+
+
+TEMPLATE_FIELDS = {
+    "housekeeper": "【🎖精英管家】张三", "name": "张三", "contract_no": "YHWX-BJ-0001", "platform_seq": 8,
+    "person_count": 3, "person_amount": "45,000", "counted_amount": "40,000", "conversion": "35%",
+    "award": "达成达标奖奖励条件，获得签约奖励200元 🧧🧧🧧", "next_step": "距离 优秀奖 还需 5,000 元",
+}
 
 
 class NoticeSettings(_Model):
@@ -130,10 +154,23 @@ class NoticeSettings(_Model):
     max_attempts: int = Field(default=5, ge=1)
     send_interval_seconds: float = Field(default=3.0, ge=0)
     schedule: str = "*/30 8-22 * * *"
+    templates: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("templates")
+    @classmethod
+    def _placeholders(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            try:
+                text.format(**TEMPLATE_FIELDS)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"template {name!r}: unknown or bad placeholder {exc} "
+                                 f"(known: {', '.join(TEMPLATE_FIELDS)})") from None
+        return value
 
 
 class Provider(_Model):
     url_env: str | None = None
+    group: str = ""
 
 
 class SlaSettings(_Model):
@@ -157,6 +194,25 @@ class SlaSettings(_Model):
         known = self.providers.get(provider)
         return (known.url_env if known and known.url_env else None) or self.url_env
 
+    def provider_group(self, provider: str) -> str:
+        known = self.providers.get(provider)
+        return known.group if known and known.group else ""
+
+
+class TechnicianStatusSettings(_Model):
+    """The technician (housekeeper) online/offline check: each change is told to the
+    housekeeper's company and to the operations robot, once."""
+
+    card: int | None = None
+    schedule: str = "*/3 * * * *"
+    url_env: str = "YD_OPS_WECOM_URL"
+
+
+class ServiceReportSettings(_Model):
+    """The daily service report: yesterday's violations per provider, praise for the rest."""
+
+    schedule: str = "0 11 * * *"
+
 
 class IncentivesConfig(_Model):
     timezone: str = "Asia/Shanghai"
@@ -165,6 +221,16 @@ class IncentivesConfig(_Model):
     rules: dict[str, dict[str, RuleSet]] = Field(default_factory=dict)
     notices: NoticeSettings = NoticeSettings()
     sla: SlaSettings
+    technician_status: TechnicianStatusSettings = TechnicianStatusSettings()
+    service_report: ServiceReportSettings = ServiceReportSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_anchors(cls, raw: Any) -> Any:
+        """Top-level `x-...` keys only hold YAML anchors shared by several campaigns."""
+        if isinstance(raw, dict):
+            return {k: v for k, v in raw.items() if not str(k).startswith("x-")}
+        return raw
 
     @field_validator("start_month")
     @classmethod
@@ -173,8 +239,22 @@ class IncentivesConfig(_Model):
             raise ValueError(f"must be a month like 2025-06, got {value!r}")
         return value
 
+    @model_validator(mode="after")
+    def _known_templates(self) -> IncentivesConfig:
+        for city, months in self.rules.items():
+            for month, rules in months.items():
+                if rules.template and rules.template not in self.notices.templates:
+                    raise ValueError(f"city {city!r}, month {month!r}, field 'template': {rules.template!r} is not "
+                                     f"under notices.templates (known: {', '.join(self.notices.templates) or 'none'})")
+        return self
+
     def rule_set(self, city: str, month: str) -> RuleSet | None:
         return self.rules.get(city, {}).get(month)
+
+    def contracts_card(self, city: str, month: str) -> int | None:
+        """The campaign's own card, else the city's."""
+        rules = self.rule_set(city, month)
+        return (rules.contracts_card if rules else None) or self.cities[city].contracts_card
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -12,11 +12,14 @@ from yd_platform.catalog import Catalog
 from yd_platform.incentives.assets import GROUP, build_assets
 from yd_platform.incentives.config import IncentivesConfig, load_incentives_config
 from yd_platform.incentives.metabase import MetabaseResource
+from yd_platform.incentives.service_assets import build_service_assets
 from yd_platform.settings import env
 
 REWARDS_JOB = "incentives_rewards_job"
 SLA_DAILY_JOB = "incentives_sla_daily_job"
 SLA_WEEKLY_JOB = "incentives_sla_weekly_job"
+TECHNICIAN_STATUS_JOB = "incentives_technician_status_job"
+SERVICE_REPORT_JOB = "incentives_daily_service_report_job"
 
 
 def metabase_from_env() -> MetabaseResource:
@@ -63,7 +66,7 @@ def build_rewards_schedule(cfg: IncentivesConfig, job: dg.UnresolvedAssetJobDefi
 
 
 def build_incentive_defs(cfg: IncentivesConfig) -> dg.Definitions:
-    assets = build_assets(cfg)
+    assets = build_assets(cfg) + build_service_assets(cfg)
     rewards_job = dg.define_asset_job(
         REWARDS_JOB, selection=[_asset("contracts"), _asset("rewards"), _asset("reward_notices")],
         description="Pull a city's month of contracts, compute rewards, announce new awards.")
@@ -71,8 +74,13 @@ def build_incentive_defs(cfg: IncentivesConfig) -> dg.Definitions:
                                     description="A day's SLA violations and their notices.")
     weekly_job = dg.define_asset_job(SLA_WEEKLY_JOB, selection=[_asset("sla_weekly_report")],
                                      description="The weekly SLA report and praise.")
+    technician_job = dg.define_asset_job(TECHNICIAN_STATUS_JOB, selection=[_asset("technician_status")],
+                                         description="Tell housekeepers' online/offline changes.")
+    report_job = dg.define_asset_job(SERVICE_REPORT_JOB, selection=[_asset("daily_service_report")],
+                                     description="Yesterday's service report to every provider.")
     daily_cron = cfg.sla.daily_schedule.split()
     weekly_cron = cfg.sla.weekly_schedule.split()
+    report_cron = cfg.service_report.schedule.split()
     schedules = [
         build_rewards_schedule(cfg, rewards_job),
         dg.build_schedule_from_partitioned_job(
@@ -82,8 +90,15 @@ def build_incentive_defs(cfg: IncentivesConfig) -> dg.Definitions:
             weekly_job, name="incentives_sla_weekly_schedule", minute_of_hour=int(weekly_cron[0]),
             hour_of_day=int(weekly_cron[1]), day_of_week=int(weekly_cron[4]),
             default_status=dg.DefaultScheduleStatus.RUNNING),
+        dg.ScheduleDefinition(name="incentives_technician_status_schedule", job=technician_job,
+                              cron_schedule=cfg.technician_status.schedule, execution_timezone=cfg.timezone,
+                              default_status=dg.DefaultScheduleStatus.RUNNING),
+        dg.build_schedule_from_partitioned_job(
+            report_job, name="incentives_daily_service_report_schedule", minute_of_hour=int(report_cron[0]),
+            hour_of_day=int(report_cron[1]), default_status=dg.DefaultScheduleStatus.RUNNING),
     ]
-    return dg.Definitions(assets=assets, jobs=[rewards_job, daily_job, weekly_job], schedules=schedules,
+    jobs = [rewards_job, daily_job, weekly_job, technician_job, report_job]
+    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules,
                           resources={"incentives_metabase": metabase_from_env()})
 
 

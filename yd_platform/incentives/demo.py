@@ -33,6 +33,8 @@ def demo_contracts(city: str, month: str, count: int = 36) -> list[Contract]:
     out = []
     for i in range(count):
         name, provider_index = people[rng.randrange(len(people))]
+        # every fifth contract continues the previous one's work order (one project, two contracts)
+        work_order = i if i % 5 else max(i - 1, 0)
         signed = start + timedelta(days=min(i * 28 // count, 27), hours=9 + rng.randrange(10),
                                    minutes=rng.randrange(60))
         out.append(Contract(
@@ -40,7 +42,8 @@ def demo_contracts(city: str, month: str, count: int = 36) -> list[Contract]:
             contract_no=f"YHWX-{city}-{month.replace('-', '')}-{i + 1:04d}",
             housekeeper=name, provider=providers[provider_index],
             amount=float(rng.choice([3800, 5600, 8800, 12000, 16800, 23000, 31000, 45000])),
-            signed_at=signed.isoformat()))
+            signed_at=signed.isoformat(), work_order=f"GD{city}{month.replace('-', '')}{work_order + 1:04d}",
+            conversion=round(rng.uniform(0.2, 0.6), 2)))
     return out
 
 

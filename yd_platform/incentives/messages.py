@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from yd_platform.incentives.config import NoticeSettings, RuleSet
 from yd_platform.incentives.rules import ALL_DONE, Award, format_yuan
 
 
@@ -35,19 +36,67 @@ def reward_markdown(award: Award, show_counted: bool) -> str:
     )
 
 
+def award_line(award: Award) -> str:
+    """The prize sentence; an elite housekeeper's names the base prize and the doubled one."""
+    if award.elite:
+        return (f"达成 {award.reward_name} 奖励条件，奖励金额 {format_yuan(award.base_reward)} 元，"
+                f"同时触发“精英连击双倍奖励”，奖励金额🚀直升至 {format_yuan(award.reward)} 元！🧧🧧🧧")
+    return f"达成{award.reward_name}奖励条件，获得签约奖励{format_yuan(award.reward)}元 🧧🧧🧧"
+
+
+def conversion_text(rate: float | None) -> str:
+    """The old notices' rate: whole percent, capped at 100%, "-" when unknown."""
+    if rate is None or rate != rate or rate < 0:
+        return "-"
+    return "100%" if rate >= 1 else f"{int(rate * 100)}%"
+
+
+def templated_text(award: Award, template: str, rules: RuleSet) -> str:
+    elite = rules.elite
+    badge = elite.badge if elite and award.housekeeper in elite.housekeepers else ""
+    return template.format(
+        housekeeper=f"{badge}{award.housekeeper}", name=award.housekeeper, contract_no=award.contract_no,
+        platform_seq=award.platform_seq, person_count=award.person_count,
+        person_amount=format_yuan(award.person_amount), counted_amount=format_yuan(award.counted_amount),
+        conversion=conversion_text(award.conversion), award=award_line(award), next_step=_next_step(award.gap_text))
+
+
+def render_notice(award: Award, rules: RuleSet | None, notices: NoticeSettings) -> str:
+    """The campaign's own wording when it names a template, else the built-in text or markdown."""
+    if notices.msgtype == "markdown":
+        return reward_markdown(award, bool(rules and rules.contract_amount_cap))
+    if rules and rules.template:
+        return templated_text(award, notices.templates[rules.template], rules)
+    return reward_text(award, bool(rules and rules.contract_amount_cap))
+
+
 def _appeal(contact: str) -> str:
     return f"运营人员{contact}"
 
 
-def sla_daily_text(provider: str, day: date, violations: list[dict], contact: str, part: str = "") -> str:
-    """`part` ("（1/2）") marks one of several messages when the violations do not fit one."""
-    lines = [
+def _violation_lines(violations: list[dict]) -> str:
+    return "\n".join(
         f"工单编号：{v['order_no']}\n建单时间：{v['created_at']}\n管家：{v['housekeeper']}\n"
         f"违规类型：{v['kind']}\n违规描述：{v['memo']}\n"
-        for v in violations
-    ]
-    return (f"📢 超时情况通报{part}\n\n服务商：{provider}\n日期：{day.isoformat()}\n\n" + "\n".join(lines)
-            + f"\n说明：以上数据为服务商昨日工单超时统计，如有异议请于下周一十二点前联系{_appeal(contact)}申诉。")
+        for v in violations)
+
+
+def _daily_appeal(contact: str) -> str:
+    return f"\n说明：以上数据为服务商昨日工单超时统计，如有异议请于下周一十二点前联系{_appeal(contact)}申诉。"
+
+
+def sla_daily_text(provider: str, day: date, violations: list[dict], contact: str, part: str = "") -> str:
+    """`part` ("（1/2）") marks one of several messages when the violations do not fit one."""
+    return (f"📢 超时情况通报{part}\n\n服务商：{provider}\n日期：{day.isoformat()}\n\n"
+            + _violation_lines(violations) + _daily_appeal(contact))
+
+
+def service_report_text(violations: list[dict], contact: str, part: str = "") -> str:
+    """The daily service report to a provider's group: yesterday's violations, as the old report."""
+    return f"📢 超时情况通报{part}\n\n" + _violation_lines(violations) + _daily_appeal(contact)
+
+
+SERVICE_REPORT_PRAISE = "昨日无超时工单，请继续保持。👍"
 
 
 def week_bounds(week_start: date) -> tuple[date, date, date]:

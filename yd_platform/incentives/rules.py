@@ -3,6 +3,10 @@
 The whole month is recomputed from all its contracts on every run, so the result does not
 depend on what earlier runs saw; which awards were already announced is the notice
 ledger's business (`yd_platform.incentives.ledger`), keyed by `Award.award_id`.
+
+A contract's amount counts toward amount tiers capped twice: at most
+`contract_amount_cap` per contract, and a work order's contracts together at most
+`work_order_cap` (one project is often signed as several contracts).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ class Contract:
     provider: str
     amount: float
     signed_at: str
+    work_order: str = ""
+    conversion: float | None = None
 
     def __post_init__(self):
         if self.amount < 0:
@@ -40,6 +46,23 @@ class PersonState:
     awarded: set[tuple[str, str]] = field(default_factory=set)
 
 
+@dataclass
+class WorkOrderQuota:
+    """How much of each work order's amount has counted so far."""
+
+    cap: float | None
+    counted: dict[str, float] = field(default_factory=dict)
+
+    def take(self, contract: Contract, amount: float) -> float:
+        if self.cap is None:
+            return amount
+        key = contract.work_order or contract.contract_id
+        used = self.counted.get(key, 0.0)
+        granted = max(0.0, min(amount, self.cap - used))
+        self.counted[key] = used + granted
+        return granted
+
+
 @dataclass(frozen=True)
 class Award:
     award_id: str
@@ -53,11 +76,14 @@ class Award:
     reward_type: str
     reward_name: str
     reward: float
+    base_reward: float
+    elite: bool
     platform_seq: int
     person_count: int
     person_amount: float
     counted_amount: float
     gap_text: str
+    conversion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,12 +93,14 @@ class ContractResult:
     person: str
     housekeeper: str
     provider: str
+    work_order: str
     amount: float
     signed_at: str
     platform_seq: int
     person_count: int
     person_amount: float
     counted_amount: float
+    reward_total: float
     reward_types: str
     reward_names: str
     gap_text: str
@@ -105,12 +133,15 @@ def _ladder_metric(ladder: TierLadder, state: PersonState) -> float:
 
 
 def reached_tiers(ladder: TierLadder, state: PersonState) -> list[tuple[str, str, float]]:
-    """Tiers reached and not yet awarded, lowest first: reaching tier N awards the lower ones too."""
+    """Tiers reached and not yet awarded, in the order the old system announced them: the
+    highest newly reached tier first, then the skipped lower ones ascending (reaching
+    tier N awards the lower ones too)."""
     if ladder.by == "amount" and state.count < ladder.min_contracts:
         return []
     metric = _ladder_metric(ladder, state)
-    return [(ladder.reward_type, t.name, t.reward) for t in ladder.sorted_tiers()
-            if metric >= t.threshold and (ladder.reward_type, t.name) not in state.awarded]
+    new = [(ladder.reward_type, t.name, t.reward) for t in ladder.sorted_tiers()
+           if metric >= t.threshold and (ladder.reward_type, t.name) not in state.awarded]
+    return new[-1:] + new[:-1]
 
 
 def ladder_gap(ladder: TierLadder, state: PersonState) -> str:
@@ -151,6 +182,7 @@ def compute_rewards(contracts: list[Contract], rules: RuleSet, city: str, month:
                     ) -> tuple[list[ContractResult], list[Award]]:
     """Apply a month's rules to its contracts; returns one row per contract and the awards."""
     people: dict[str, PersonState] = {}
+    work_orders = WorkOrderQuota(rules.work_order_cap)
     results: list[ContractResult] = []
     awards: list[Award] = []
     for seq, contract in enumerate(sort_contracts(contracts), start=1):
@@ -159,7 +191,8 @@ def compute_rewards(contracts: list[Contract], rules: RuleSet, city: str, month:
         state.count += 1
         state.amount += contract.amount
         cap = rules.contract_amount_cap
-        state.counted_amount += min(contract.amount, cap) if cap else contract.amount
+        state.counted_amount += work_orders.take(contract, min(contract.amount, cap) if cap else contract.amount)
+        multiplier = rules.elite.multiplier_for(contract.housekeeper) if rules.elite else 1.0
 
         prizes: list[tuple[str, str, float, str]] = []
         lucky = lucky_prize(seq, contract.amount, rules)
@@ -175,14 +208,16 @@ def compute_rewards(contracts: list[Contract], rules: RuleSet, city: str, month:
                 award_id=_award_id(city, month, person, contract, kind, name), city=city, month=month,
                 person=person, housekeeper=contract.housekeeper, provider=contract.provider,
                 contract_id=contract.contract_id, contract_no=contract.contract_no,
-                reward_type=reward_type, reward_name=name, reward=reward, platform_seq=seq,
-                person_count=state.count, person_amount=state.amount,
-                counted_amount=state.counted_amount, gap_text=gap))
+                reward_type=reward_type, reward_name=name, reward=reward * multiplier, base_reward=reward,
+                elite=multiplier != 1.0, platform_seq=seq, person_count=state.count,
+                person_amount=state.amount, counted_amount=state.counted_amount, gap_text=gap,
+                conversion=contract.conversion))
         results.append(ContractResult(
             contract_id=contract.contract_id, contract_no=contract.contract_no, person=person,
-            housekeeper=contract.housekeeper, provider=contract.provider, amount=contract.amount,
-            signed_at=contract.signed_at, platform_seq=seq, person_count=state.count,
+            housekeeper=contract.housekeeper, provider=contract.provider, work_order=contract.work_order,
+            amount=contract.amount, signed_at=contract.signed_at, platform_seq=seq, person_count=state.count,
             person_amount=state.amount, counted_amount=state.counted_amount,
+            reward_total=sum(p[2] for p in prizes) * multiplier,
             reward_types=", ".join(p[0] for p in prizes), reward_names=", ".join(p[1] for p in prizes),
             gap_text=gap))
     return results, awards

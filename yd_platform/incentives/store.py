@@ -43,3 +43,7 @@ def records(frame: pd.DataFrame | None) -> list[dict]:
     if frame is None or frame.empty:
         return []
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def technician_status_key() -> str:
+    return f"{PREFIX}/technician_status/latest.parquet"

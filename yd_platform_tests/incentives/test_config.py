@@ -8,12 +8,16 @@ from yd_platform.incentives.config import IncentivesConfigError, load_incentives
 from yd_platform_tests.incentives.conftest import TEST_CONFIG
 
 
-def test_packaged_config_loads_with_rules_per_city_and_month():
+def test_packaged_config_holds_the_five_campaigns_the_old_system_ran():
     cfg = load_incentives_config()
     assert {"BJ", "SH"} <= set(cfg.cities)
-    rules = cfg.rule_set("BJ", "2025-06")
-    assert rules.lucky.number == "8"
-    assert rules.prize_table()["接好运万元以上"] == 66
+    campaigns = sorted((city, month) for city, months in cfg.rules.items() for month in months)
+    assert campaigns == [("BJ", "2025-04"), ("BJ", "2025-05"), ("SH", "2025-03"), ("SH", "2025-04"), ("SH", "2025-05")]
+    april = cfg.rule_set("BJ", "2025-04")
+    assert april.lucky.number == "8" and april.prize_table()["接好运万元以上"] == 66
+    assert (april.contract_amount_cap, april.work_order_cap) == (100000, 100000)
+    assert cfg.contracts_card("BJ", "2025-04") == 1616 and cfg.contracts_card("BJ", "2025-07") == 1701
+    assert cfg.rule_set("SH", "2025-03").lucky is None
     assert cfg.rule_set("BJ", "1999-01") is None
 
 
@@ -61,3 +65,12 @@ def test_bad_rules_name_city_month_and_field(case, text, message):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(IncentivesConfigError, match="incentives config file not found"):
         load_incentives_config(tmp_path / "nope.yaml")
+
+
+def test_unknown_template_and_placeholder_are_refused():
+    text = _with("      contract_amount_cap: 50000", "      contract_amount_cap: 50000\n      template: nope")
+    with pytest.raises(IncentivesConfigError, match="city 'BJ', month '2025-06', field 'template': 'nope'"):
+        parse_incentives(text)
+    text = _with("  send_interval_seconds: 0", "  send_interval_seconds: 0\n  templates: {a: '{who}'}")
+    with pytest.raises(IncentivesConfigError, match="template 'a': unknown or bad placeholder 'who'"):
+        parse_incentives(text)

@@ -22,7 +22,8 @@ def test_assets_partitions_and_resource(catalog, yd_home):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"incentives/contracts", "incentives/rewards", "incentives/reward_notices",
-                    "incentives/sla_violations", "incentives/sla_weekly_report"}
+                    "incentives/sla_violations", "incentives/sla_weekly_report", "incentives/technician_status",
+                    "incentives/daily_service_report"}
     notices = graph.get(dg.AssetKey(["incentives", "reward_notices"]))
     assert notices.group_name == "incentives"
     assert set(notices.partitions_def.partition_dimension_names) == {"month", "city"}
@@ -59,10 +60,17 @@ def test_sla_schedules_request_yesterday_and_last_week(cfg, instance, yd_home):
     defs = _with_core(build_incentive_defs(cfg))
     repo = defs.get_repository_def()
     cases = [("incentives_sla_daily_schedule", datetime(2025, 9, 30, 9, 0, tzinfo=SH), "2025-09-29"),
-             ("incentives_sla_weekly_schedule", datetime(2025, 9, 29, 9, 30, tzinfo=SH), "2025-09-22")]
+             ("incentives_sla_weekly_schedule", datetime(2025, 9, 29, 9, 30, tzinfo=SH), "2025-09-22"),
+             ("incentives_daily_service_report_schedule", datetime(2025, 9, 30, 11, 0, tzinfo=SH), "2025-09-29")]
     for name, when, partition in cases:
         schedule = defs.resolve_schedule_def(name)
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
                                        repository_def=repo) as ctx:
             data = schedule.evaluate_tick(ctx)
         assert [r.partition_key for r in data.run_requests] == [partition], name
+
+
+def test_technician_status_runs_every_three_minutes_and_report_at_eleven(cfg):
+    defs = _with_core(build_incentive_defs(cfg))
+    assert defs.resolve_schedule_def("incentives_technician_status_schedule").cron_schedule == "*/3 * * * *"
+    assert defs.resolve_schedule_def("incentives_daily_service_report_schedule").cron_schedule == "0 11 * * *"
