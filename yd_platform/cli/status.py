@@ -146,8 +146,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("status", help="shop x period matrix per dataset: materialized/failed/running/missing")
     parser.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", metavar="PLATFORM/DATASET")
     parser.add_argument("--platforms", nargs="+", metavar="PLATFORM")
-    parser.add_argument("--date", type=date.fromisoformat, default=date.today(),
-                        help="last tick day T shown (default today)")
+    parser.add_argument("--date", type=date.fromisoformat, default=None,
+                        help="last tick day T shown (default today in Asia/Shanghai)")
     parser.add_argument("--days", type=int, default=7, help="tick days back from --date (default 7)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=status_cmd)
@@ -167,7 +167,10 @@ def open_instance() -> dg.DagsterInstance:
 def status_cmd(args: argparse.Namespace) -> int:
     from yd_platform.catalog import load_catalog
 
+    from yd_platform.pipeline.plan import platform_today
+
     catalog = load_catalog()
+    args.date = args.date or platform_today(catalog)
     datasets = select_datasets(catalog, args.datasets, args.platforms)
     with open_instance() as instance:
         statuses = [dataset_status(instance, catalog, ds, recent_periods(ds, args.date, args.days))
