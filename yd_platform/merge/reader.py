@@ -119,7 +119,9 @@ def _read_workbook(source: Source, name: str, ext: str, known: set[str]) -> Shop
         if not reader.sheet_names:
             raise BadShopFile(name, "empty file: the workbook has no sheets")
         sheet_name = reader.sheet_names[0]
-        top = _xlsx_top_rows(source) if ext in XLSX_EXTS else _fastexcel_top_rows(reader)
+        top = _xlsx_top_rows(source) if ext in XLSX_EXTS else None
+        if top is None:
+            top = _fastexcel_top_rows(reader)
         header = find_header(top, known)
         if header is None:
             return ShopSheet(name, sheet_name, None)
@@ -186,8 +188,16 @@ def _xlsx_parts(zf: zipfile.ZipFile) -> tuple[str, str | None]:
     return sheet, shared
 
 
-def _xlsx_top_rows(source: Source) -> list[Row]:
-    """The first rows holding a value, streamed from the sheet XML without reading the rest."""
+def _xlsx_top_rows(source: Source) -> list[Row] | None:
+    """The first rows holding a value, streamed from the sheet XML without reading the rest;
+    None when the XML is not strictly well-formed (calamine, more lenient, reads those)."""
+    try:
+        return _xlsx_stream_top_rows(source)
+    except (ET.ParseError, KeyError, ValueError):
+        return None
+
+
+def _xlsx_stream_top_rows(source: Source) -> list[Row]:
     with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
         sheet_part, shared_part = _xlsx_parts(zf)
         rows: list[Row] = []
