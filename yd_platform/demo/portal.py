@@ -114,7 +114,7 @@ class DemoPortal:
         if (ex.host, ex.path) == (backend.login_host, backend.login_path):
             return self.login(backend, ex)
         if ex.method == "GET" and ex.host == backend.file_host and ex.path == "download":
-            return backend.download(ex)
+            return self.recorded(ex, lambda: ("file", backend.download(ex)))
         page = backend.pages().get((ex.host, ex.path))
         if page is not None and ex.method == "GET":
             return page(ex) if ex.account else backend.to_login(ex)
@@ -124,21 +124,30 @@ class DemoPortal:
         return self.api(backend, route, ex)
 
     def api(self, backend: Backend, route, ex: Exchange) -> Reply:
-        started = time.time()
-        try:
+        def answer() -> tuple[str, Reply]:
             if not ex.account or self.state.take_expiry():
-                return backend.expired(ex)
+                return "expired", backend.expired(ex)
             if self.state.faults.slow_seconds:
                 time.sleep(self.state.faults.slow_seconds)
             if self.state.take_5xx():
-                return html_reply(ERROR_PAGE, 503)
-            return route(ex)
+                return "busy", html_reply(ERROR_PAGE, 503)
+            return "answered", route(ex)
+
+        return self.recorded(ex, answer)
+
+    def recorded(self, ex: Exchange, answer) -> Reply:
+        """Serve `answer() -> (kind, reply)` and record the request with its parameters."""
+        started = time.time()
+        kind = "failed"
+        try:
+            kind, reply = answer()
+            return reply
         finally:
             self.state.record_request({
                 "platform": ex.platform, "host": ex.host, "path": ex.path, "method": ex.method,
                 "query": dict(ex.query), "body": _parsed_body(ex), "account": ex.account,
                 "headers": {h: ex.headers[h] for h in RECORDED_HEADERS if ex.headers.get(h) is not None},
-                "cookies": sorted(ex.cookies), "start": started, "end": time.time()})
+                "cookies": sorted(ex.cookies), "answer": kind, "start": started, "end": time.time()})
 
     def login(self, backend: Backend, ex: Exchange) -> Reply:
         state = self.state

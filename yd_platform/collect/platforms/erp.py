@@ -16,6 +16,8 @@ one is redirected to the login page.
 
 from __future__ import annotations
 
+import time
+
 from yd_platform.collect.errors import PermanentError, SessionExpired, TransientError
 from yd_platform.collect.framework import Collector, CollectJob
 from yd_platform.collect.platforms.answers import AnswerShapeError, dig, shop_backend
@@ -74,16 +76,27 @@ class ErpCollector(Collector):
         return self.fetch_file(api, self.wait_for(job, url, f"export task {task}"))
 
     def bom_export(self, page, job: CollectJob) -> bytes:
+        """Click the export; the file arrives as a download, unless the session has
+        expired and the click lands on the login page instead."""
         from playwright.sync_api import Error as PlaywrightError
 
         page.goto(self.url(BOM_PAGE))
         if self.on_login_page(page):
             raise SessionExpired("erp session expired: the BOM page was sent to the login page")
+        downloads: list = []
+        page.on("download", lambda download: downloads.append(download))
         try:
             page.click("#BomOpration_Btn")
-            with page.expect_download(timeout=self.settings.report_wait_seconds * 1000) as event:
-                page.get_by_text("BOM导出", exact=True).click()
-            path = event.value.path()
+            page.get_by_text("BOM导出", exact=True).click()
+            deadline = time.monotonic() + self.settings.report_wait_seconds
+            while not downloads:
+                if self.on_login_page(page):
+                    raise SessionExpired("erp session expired: the BOM export was sent to the login page")
+                if time.monotonic() > deadline:
+                    raise TransientError(f"{job.label}: BOM export did not start within "
+                                         f"{self.settings.report_wait_seconds:.0f}s")
+                page.wait_for_timeout(250)  # lets Playwright deliver the download event
+            path = downloads[0].path()
         except PlaywrightError as exc:
             raise TransientError(f"{job.label}: BOM export did not download: {str(exc).splitlines()[0]}") from None
         with open(path, "rb") as fh:
