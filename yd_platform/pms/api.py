@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import dagster as dg
 import sqlalchemy as sa
@@ -56,14 +57,42 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+class RunTimes(NamedTuple):
+    """What the metrics need of one finished run: status ("SUCCESS", "FAILURE", "CANCELED")
+    and start/end in unix seconds; read from the instance or from the GraphQL API alike."""
+
+    status: str
+    start: float | None
+    end: float | None
+
+
+def job_metrics(svc, runs: list[RunTimes]) -> dict:
+    """One job's metrics entry from its finished runs, newest first (field names of §4)."""
+    ok = sum(1 for r in runs if r.status == "SUCCESS")
+    durations = [(r.end - r.start) * 1000 for r in runs if r.start and r.end][:WINDOW]
+    last = runs[0] if runs else None
+    total = sum(durations)
+    return {
+        "job_id": svc.id, "job_name": svc.name, "owner": svc.owner, "category": svc.category,
+        "success_count": ok, "failure_count": len(runs) - ok, "total_runs": len(runs),
+        "last_duration_ms": _ms(durations[0]) if durations else None,
+        "avg_duration_ms": _ms(total / len(durations)) if durations else None,
+        "total_duration_ms": _ms(total),
+        "last_status": None if last is None else ("success" if last.status == "SUCCESS" else "failed"),
+        "last_timestamp": _iso(last.end) if last else None,
+        "p50_duration_ms": _ms(percentile(durations, 0.5)) if durations else None,
+        "p95_duration_ms": _ms(percentile(durations, 0.95)) if durations else None,
+        "p99_duration_ms": _ms(percentile(durations, 0.99)) if durations else None,
+        "min_duration_ms": _ms(min(durations)) if durations else None,
+        "max_duration_ms": _ms(max(durations)) if durations else None,
+        "sample_count": len(durations)}
+
+
 def scheduler_metrics(instance: dg.DagsterInstance, config: PmsConfig | None = None,
                       engine: sa.Engine | None = None) -> dict:
     """Per service job, over its finished runs in the instance (newest 1000 for durations):
 
-    `{total, metrics: [{job_id, job_name, owner, category, success_count, failure_count,
-    total_runs, last_duration_ms, avg_duration_ms, total_duration_ms, last_status
-    ("success"|"failed"|null), last_timestamp (ISO UTC), p50_duration_ms, p95_duration_ms,
-    p99_duration_ms, min_duration_ms, max_duration_ms, sample_count}], notification_channels:
+    `{total, metrics: [job_metrics(...) for each service], notification_channels:
     [{channel, success_count, failure_count}] (from the PMS database when `engine` is given)}`
 
     A run fails when the service raised (services do not swallow their errors here), so
@@ -73,31 +102,12 @@ def scheduler_metrics(instance: dg.DagsterInstance, config: PmsConfig | None = N
     cfg = config or load_pms_config()
     names = [s.id for s in cfg.services]
     records = instance.get_run_records(RunsFilter(statuses=FINISHED, tags={"pms/service": names}), limit=200_000)
-    by_job: dict[str, list] = defaultdict(list)
+    by_job: dict[str, list[RunTimes]] = defaultdict(list)
     for rec in records:  # newest first
         if rec.dagster_run.job_name in names:
-            by_job[rec.dagster_run.job_name].append(rec)
-    metrics = []
-    for svc in cfg.services:
-        runs = by_job.get(svc.id, [])
-        ok = sum(1 for r in runs if r.dagster_run.status == DagsterRunStatus.SUCCESS)
-        durations = [(r.end_time - r.start_time) * 1000 for r in runs if r.start_time and r.end_time][:WINDOW]
-        last = runs[0] if runs else None
-        total = sum(durations)
-        metrics.append({
-            "job_id": svc.id, "job_name": svc.name, "owner": svc.owner, "category": svc.category,
-            "success_count": ok, "failure_count": len(runs) - ok, "total_runs": len(runs),
-            "last_duration_ms": _ms(durations[0]) if durations else None,
-            "avg_duration_ms": _ms(total / len(durations)) if durations else None,
-            "total_duration_ms": _ms(total),
-            "last_status": None if last is None else ("success" if last.dagster_run.status == DagsterRunStatus.SUCCESS else "failed"),
-            "last_timestamp": _iso(last.end_time) if last else None,
-            "p50_duration_ms": _ms(percentile(durations, 0.5)) if durations else None,
-            "p95_duration_ms": _ms(percentile(durations, 0.95)) if durations else None,
-            "p99_duration_ms": _ms(percentile(durations, 0.99)) if durations else None,
-            "min_duration_ms": _ms(min(durations)) if durations else None,
-            "max_duration_ms": _ms(max(durations)) if durations else None,
-            "sample_count": len(durations)})
+            by_job[rec.dagster_run.job_name].append(
+                RunTimes(rec.dagster_run.status.value, rec.start_time, rec.end_time))
+    metrics = [job_metrics(svc, by_job.get(svc.id, [])) for svc in cfg.services]
     return {"total": len(metrics), "metrics": metrics,
             "notification_channels": notification_channels(engine) if engine is not None else []}
 

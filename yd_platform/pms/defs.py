@@ -118,9 +118,10 @@ def build_schedule(svc: Service, job, cfg: PmsConfig, running: bool) -> dg.Sched
                                  execution_timezone=cfg.timezone, default_status=status)
 
 
-def build_pms_defs(cfg: PmsConfig | None = None) -> dg.Definitions:
+def build_pms_defs(cfg: PmsConfig | None = None, resources: dict | None = None) -> dg.Definitions:
     """Schedules start running by default when `YD_PMS_DB_URL` names a real PMS database; on
-    the embedded demo database they are there but stopped."""
+    the embedded demo database they are there but stopped. `resources` replaces the PMS
+    database resource taken from the environment (and may add `app_db`)."""
     cfg = cfg or load_pms_config()
     running = bool(env("YD_PMS_DB_URL"))
     assets, jobs, schedules = [], [], []
@@ -131,7 +132,7 @@ def build_pms_defs(cfg: PmsConfig | None = None) -> dg.Definitions:
         assets.append(asset)
         jobs.append(job)
         schedules.append(build_schedule(svc, job, cfg, running))
-    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources={"pms_db": pms_db_from_env()})
+    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources=resources or {"pms_db": pms_db_from_env()})
 
 
 def build_defs(catalog: Catalog) -> dg.Definitions:
