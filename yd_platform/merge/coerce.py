@@ -212,7 +212,7 @@ def fast_string(array: pa.Array) -> pa.Array:
         integral = pc.equal(pc.floor(array), array)
         _require(pc.or_(pc.invert(integral), _int_range(array)))
         plain = pc.cast(array, pa.string())
-        _require(pc.invert(pc.match_substring(plain, "e")))
+        _require(pc.or_(integral, pc.invert(pc.match_substring(plain, "e"))))
         whole = pc.cast(pc.cast(pc.if_else(integral, array, 0.0), pa.int64()), pa.string())
         return pc.if_else(integral, whole, plain)
     if pa.types.is_integer(kind):
@@ -239,7 +239,7 @@ def fast_int(array: pa.Array) -> pa.Array:
     if _is_text(kind):
         text = _number_text_fast(_text_or_null(array))
         _require(pc.match_substring_regex(text, r"^[+-]?\d+(\.0*)?$"))
-        return pc.cast(pc.replace_substring_regex(text, r"\.0*$", ""), pa.int64())
+        return pc.cast(pc.replace_substring_regex(text, r"^\+|\.0*$", ""), pa.int64())
     raise FastPathMiss
 
 
@@ -287,7 +287,7 @@ def fast_bool(array: pa.Array) -> pa.Array:
     if pa.types.is_boolean(kind):
         return array
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):
-        _require(pc.is_in(array, value_set=pa.array([0, 1], kind)))
+        _require(pc.or_(pc.is_null(array), pc.is_in(array, value_set=pa.array([0, 1], kind))))
         return pc.not_equal(array, pa.scalar(0, kind))
     if _is_text(kind):
         text = pc.utf8_lower(_text_or_null(array))
