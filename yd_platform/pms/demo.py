@@ -73,7 +73,23 @@ def build_rows(projects: int, seed: int, today: date) -> dict[str, list[dict]]:
     for p in range(1, projects + 1):
         _project(r, rnd, p, today, now, user, d)
     _sales_and_ecn(r, rnd, projects, today, now, user, d)
+    _alert_history(r, rnd, projects, now, user)
     return r
+
+
+def _alert_history(r: _Rows, rnd: random.Random, projects: int, now: datetime, user) -> None:
+    """Alerts of the last days in every state, for escalation and the response metrics."""
+    for k in range(1, max(20, projects // 5) + 1):
+        at = now - timedelta(hours=rnd.randint(2, 60))
+        status = rnd.choice(["PENDING", "PENDING", "ACKNOWLEDGED", "RESOLVED"])
+        ack = at + timedelta(hours=rnd.uniform(0.2, 10)) if status != "PENDING" else None
+        done = ack + timedelta(hours=rnd.uniform(0.5, 12)) if status == "RESOLVED" else None
+        level = rnd.choice(["INFO", "WARNING", "CRITICAL"])
+        r.add(t.alert_records, alert_no=f"HS{at:%Y%m%d}{k:04d}", rule_id=1, target_type="SYSTEM", target_id=k,
+              project_id=rnd.randint(1, projects), alert_level=level, severity=level, alert_title=f"历史预警{k}",
+              alert_content="演示数据", alert_data={}, triggered_at=at, status=status, acknowledged_by=user() if ack else None,
+              acknowledged_at=ack, handler_id=user() if done else None, handle_start_at=ack if done else None, handle_end_at=done,
+              is_escalated=False, created_at=at, updated_at=done or ack or at)
 
 
 def _project(r: _Rows, rnd: random.Random, p: int, today: date, now: datetime, user, d) -> None:
