@@ -1,4 +1,5 @@
-"""Definitions of the collect stage: the landing sensor (manual fallback).
+"""Definitions of the collect stage: the landing sensor (manual fallback) and the sensor
+that keeps the per-platform pools at the catalog's numbers.
 
 The raw assets themselves are built by the pipeline from the catalog; their body is
 `collect.stage.materialize_raw`.
@@ -12,11 +13,13 @@ import dagster as dg
 
 from yd_platform.catalog import Catalog
 from yd_platform.collect.landing import LANDING_TAG, LandingNameError, move_landing, parse_landing_name, pending_files
+from yd_platform.launch.pools import platform_limits, sync_platform_pools
 from yd_platform.pipeline.assets import raw_key
 from yd_platform.pipeline.partitions import raw_partition_key, shop_partitions
 from yd_platform.resources.object_store import ObjectStoreResource
 
 LANDING_SENSOR = "collect_landing_files"
+POOL_SENSOR = "yd_pool_limits"
 
 
 def landing_run_key(store, key: str) -> str:
@@ -66,5 +69,21 @@ def build_landing_sensor(catalog: Catalog) -> dg.SensorDefinition:
     return landing_sensor
 
 
+def build_pool_sensor(catalog: Catalog) -> dg.SensorDefinition:
+    limits = ", ".join(f"{pool}={slots}" for pool, slots in platform_limits(catalog).items())
+
+    @dg.sensor(
+        name=POOL_SENSOR, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Keeps the per-platform collect pools at max_concurrent_runs from platforms.yaml ({limits}).",
+    )
+    def pool_limits(context: dg.SensorEvaluationContext):
+        changed = sync_platform_pools(context.instance, catalog)
+        if changed:
+            return dg.SkipReason(f"pool limits set: {', '.join(f'{p}={n}' for p, n in changed.items())}")
+        return dg.SkipReason(f"pool limits as in platforms.yaml: {limits}")
+
+    return pool_limits
+
+
 def build_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions(sensors=[build_landing_sensor(catalog)])
+    return dg.Definitions(sensors=[build_landing_sensor(catalog), build_pool_sensor(catalog)])

@@ -14,9 +14,10 @@ Flow of one collection (one dataset, period and shop):
    wait, the file downloaded without cookies as the back-ends' links are;
 4. verify the file (type, not HTML, not truncated, header with the dataset's columns).
 
-Transient failures repeat steps 2-4 with exponential backoff plus jitter, up to
-`attempts` times. Every failed attempt keeps a screenshot and the page HTML (and the
-offending response) through the diagnostics sink, and the error names where.
+A transient failure raises `TransientError`; the raw asset's `RetryPolicy` runs the step
+again (exponential backoff plus jitter). Every failed attempt keeps a screenshot and the
+page HTML (and the offending response) through the diagnostics sink, and the error names
+where.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,12 +89,6 @@ class Collected:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
-
-
-def retry_pause(base_seconds: float, attempt: int) -> float:
-    """Pause after failed attempt `attempt`: exponential backoff stretched by up to 50% at
-    random, so collections that failed together do not hit the back-end together again."""
-    return base_seconds * 2 ** (attempt - 1) * random.uniform(1.0, 1.5)
 
 
 def local_diagnostics(key: str, data: bytes, content_type: str) -> str:
@@ -242,25 +236,14 @@ class Collector:
             pause = min(pause * 2, self.settings.poll_seconds)
 
     # -- the flow -------------------------------------------------------------
-    def collect(self, job: CollectJob) -> Collected:
+    def collect(self, job: CollectJob, attempt: int = 1) -> Collected:
+        """One attempt. Retries are the asset's Dagster `RetryPolicy` (backoff and jitter,
+        each attempt a step attempt in the UI); `attempt` only labels the diagnostics."""
         started = time.monotonic()
         wait = self.settings.lock_wait_seconds
         with account_lock(self.platform, job.account, wait), platform_slot(self.platform, self.max_parallel, wait):
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    data, report, logins = in_browser_thread(lambda: self._attempt(job, attempt))
-                    return Collected(data, report, round(time.monotonic() - started, 3), attempt, logins)
-                except TransientError as exc:
-                    if attempt >= self.settings.attempts:
-                        raise TransientError(
-                            f"{job.label}: gave up after {attempt} attempts: {exc.args[0]}",
-                            diagnostics=exc.diagnostics,
-                        ) from exc
-                    pause = retry_pause(self.settings.backoff_seconds, attempt)
-                    self.log.warning(f"{job.label}: attempt {attempt} failed, retrying in {pause:.1f}s: {exc}")
-                    time.sleep(pause)
+            data, report, logins = in_browser_thread(lambda: self._attempt(job, attempt))
+            return Collected(data, report, round(time.monotonic() - started, 3), attempt, logins)
 
     def _attempt(self, job: CollectJob, attempt: int) -> tuple[bytes, VerifiedReport, int]:
         from playwright.sync_api import Error as PlaywrightError

@@ -7,7 +7,7 @@
 | YD_PORTAL_DEMO                    | true when YD_PORTAL_URL unset   | accounts without credentials use the demo password |
 | YD_CHROMIUM                       | /usr/bin/chromium               | browser executable                         |
 | YD_BROWSER_HEADLESS               | true                            |                                            |
-| YD_COLLECT_ATTEMPTS               | 3                               | tries per collection (transient errors)    |
+| YD_COLLECT_ATTEMPTS               | 3                               | step attempts per collection (RetryPolicy) |
 | YD_COLLECT_BACKOFF_SECONDS        | 5                               | first retry pause (doubles, plus jitter)   |
 | YD_COLLECT_TIMEOUT_SECONDS        | 30                              | per page action / API call                 |
 | YD_REPORT_WAIT_SECONDS            | 300                             | longest wait for a report to be generated  |
@@ -18,8 +18,10 @@
 environment at login time only; they are never part of the resource config or logs.
 
 How many collections of one platform may run at once is the platform's
-`max_concurrent_runs` in the catalog (enforced by the collectors on this machine; the
-production instance's `yd/platform` tag limits in dagster.yaml say the same).
+`max_concurrent_runs` in the catalog, and one merchant account downloads one report at
+a time: both are Dagster pools (`yd_platform.launch.pools`), held across every run and
+container. Transient failures are retried by the raw asset's `RetryPolicy`
+(`collect_retry_policy`), each attempt visible in the UI.
 """
 
 from __future__ import annotations
@@ -60,23 +62,40 @@ class CollectorResource(dg.ConfigurableResource):
         return f"{root.rstrip('/')}/{platform}"
 
 
-def collector_from_env() -> CollectorResource:
+def collector_from_env(as_env_vars: bool = False) -> CollectorResource:
+    """The settings the environment gives.
+
+    `as_env_vars=True` is the form registered as the `collector` resource: the URL and
+    browser settings are `dg.EnvVar`s that Dagster resolves in each run (the UI shows
+    the variable names); otherwise plain values, for commands and code outside a run.
+    """
+    def text(name: str, default: str) -> str:
+        return dg.EnvVar(name) if as_env_vars and env(name) else (env(name) or default)
+
     portal = env("YD_PORTAL_URL") or ""
     overrides = {}
     for name, value in os.environ.items():
         if name.startswith("YD_PORTAL_URL_") and value:
             overrides[name.removeprefix("YD_PORTAL_URL_").lower()] = value
     return CollectorResource(
-        portal_url=portal,
+        portal_url=text("YD_PORTAL_URL", ""),
         platform_urls=overrides,
         demo_login=env_flag("YD_PORTAL_DEMO", default=not portal and not overrides),
-        executable_path=env("YD_CHROMIUM", "/usr/bin/chromium"),
+        executable_path=text("YD_CHROMIUM", "/usr/bin/chromium"),
         headless=env_flag("YD_BROWSER_HEADLESS", default=True),
         attempts=_number("YD_COLLECT_ATTEMPTS", 3, int),
         backoff_seconds=_number("YD_COLLECT_BACKOFF_SECONDS", 5.0, float),
         timeout_seconds=_number("YD_COLLECT_TIMEOUT_SECONDS", 30.0, float),
         report_wait_seconds=_number("YD_REPORT_WAIT_SECONDS", 300.0, float),
     )
+
+
+def collect_retry_policy(settings: CollectorResource) -> dg.RetryPolicy:
+    """Dagster's retries of a collect step: `attempts` in all, the first pause
+    `backoff_seconds`, doubling, each stretched or shrunk at random (so collections that
+    failed together do not hit the back-end together again)."""
+    return dg.RetryPolicy(max_retries=settings.attempts - 1, delay=settings.backoff_seconds,
+                          backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 def _number(name: str, default, kind):

@@ -19,8 +19,9 @@ from yd_platform.collect.errors import CollectError
 from yd_platform.collect.framework import CollectJob
 from yd_platform.collect.landing import LANDING_TAG, move_landing
 from yd_platform.collect.registry import collector_class
-from yd_platform.collect.settings import collector_from_env
+from yd_platform.collect.settings import collect_retry_policy, collector_from_env
 from yd_platform.collect.verify import verify_report
+from yd_platform.launch.pools import account_slot, platform_pool
 from yd_platform.pipeline.layout import raw_object, raw_prefix
 from yd_platform.pipeline.partitions import DATE_DIM, SHOP_DIM, raw_partitions
 
@@ -41,6 +42,12 @@ def account_for(context: dg.AssetExecutionContext, ds: DatasetSpec, shop: str) -
     except Exception as exc:  # noqa: BLE001 - the shop id still identifies the account
         context.log.warning(f"could not look up the account of shop {shop}: {exc}")
     return shop
+
+
+def raw_asset_options(ds: DatasetSpec) -> dict:
+    """What the raw asset needs from Dagster: its platform's pool (at most the catalog's
+    `max_concurrent_runs` downloads at once) and the retry policy of collections."""
+    return {"pool": platform_pool(ds.platform), "retry_policy": collect_retry_policy(collector_from_env())}
 
 
 def platform_slots(ds: DatasetSpec) -> int:
@@ -101,14 +108,16 @@ def materialize_raw(context: dg.AssetExecutionContext, ds: DatasetSpec) -> dg.Ma
     if landing:
         return file_landing(context, store, ds, period_key, shop, landing)
 
-    settings = collector_from_env()
+    settings = context.resources.collector
     job = CollectJob(ds, period_from_key(ds.cadence, period_key), shop, account_for(context, ds, shop))
     collector = collector_class(ds.collector)(settings, keep=object_store_sink(store), log=context.log,
                                               max_parallel=platform_slots(ds))
+    attempt = context.retry_number + 1
     try:
-        got = collector.collect(job)
+        with account_slot(context, ds.platform, job.account, settings.lock_wait_seconds) as waited:
+            got = collector.collect(job, attempt)
     except CollectError as exc:
-        context.log.error(str(exc))
+        context.log.error(f"attempt {attempt} of {settings.attempts}: {exc}")
         if not exc.retryable:
             refuse_run_retries(context, exc.__class__.__name__)
         raise _failure(exc) from exc
@@ -123,6 +132,7 @@ def materialize_raw(context: dg.AssetExecutionContext, ds: DatasetSpec) -> dg.Ma
             "attempts": got.attempts,
             "logins": got.logins,
             "account": job.account,
+            "account_wait_seconds": waited,
             "source": collector.base,
         }
     )

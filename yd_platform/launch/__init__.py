@@ -1,11 +1,20 @@
-"""Launch and follow runs on a running Dagster webserver through its GraphQL API."""
+"""Launching runs and the limits they run under.
 
-from yd_platform.launch.client import (
-    LaunchError,
-    RunLauncher,
-    RunOutcome,
-    RunTimeout,
-    partition_tags,
-)
+- `launch.client`: start and follow runs on a webserver through its GraphQL API.
+- `launch.pools`: the per-platform and per-account pools every collect run waits for.
+
+The client's names are importable from here; they load on first use, so importing
+`launch.pools` (as every collect step does) does not pull in the GraphQL client.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __all__ = ["LaunchError", "RunLauncher", "RunOutcome", "RunTimeout", "partition_tags"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return getattr(importlib.import_module("yd_platform.launch.client"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,15 +8,15 @@ wires keys, partitions, dependencies, automation and UI metadata from the catalo
 import dagster as dg
 
 from yd_platform.catalog import Catalog, DatasetSpec
-from yd_platform.collect.stage import materialize_raw
+from yd_platform.collect.stage import materialize_raw, raw_asset_options
 from yd_platform.merge.stage import materialize_merged
 from yd_platform.pipeline import automation
 from yd_platform.pipeline.partitions import DATE_DIM, raw_partitions, time_partitions
 from yd_platform.tables.stage import materialize_ods
 
-RAW_RESOURCES = {"object_store", "shop_source"}
+RAW_RESOURCES = {"object_store", "shop_source", "collector"}
 MERGED_RESOURCES = {"object_store"}
-ODS_RESOURCES = {"object_store"}
+ODS_RESOURCES = {"object_store", "table_engine"}
 # A backfill of a year becomes ~12 runs per stage, not 365; stage bodies loop over
 # `context.partition_keys`.
 PARTITIONS_PER_RUN = 31
@@ -78,6 +78,7 @@ def build_dataset_assets(ds: DatasetSpec) -> list[dg.AssetsDefinition]:
         description=f"{about}\n\nOne shop's report file per period, downloaded by the {ds.collector} collector.",
         kinds={"playwright", "excel", *ds.kinds},
         required_resource_keys=RAW_RESOURCES,
+        **raw_asset_options(ds),
         **common,
     )
     def raw(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

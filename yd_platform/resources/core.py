@@ -44,8 +44,15 @@ def app_db_from_env() -> AppDatabaseResource:
 
 
 def core_resources() -> dict[str, object]:
+    """Every outside system as a registered resource; settings that come from variables
+    are `dg.EnvVar`s, so the UI shows which variable, and tests swap the resource."""
+    from yd_platform.collect.settings import collector_from_env
+    from yd_platform.tables.engine import table_engine_from_env
+
     return {
         "object_store": object_store_from_env(),
         "shop_source": shop_source_from_env(),
         "app_db": app_db_from_env(),
+        "collector": collector_from_env(as_env_vars=True),
+        "table_engine": table_engine_from_env(as_env_vars=True),
     }

@@ -1,8 +1,8 @@
 """Definitions of the tables stage.
 
 The `ods` assets (built by the pipeline factory) publish the partitions and refresh the
-table engine chosen by YD_TABLE_ENGINE (`tables.engine.table_engine_from_env`); the
-stage adds no assets of its own.
+table engine through the `table_engine` resource (`tables.engine`, registered with the
+core resources); the stage adds no assets of its own.
 """
 
 from __future__ import annotations

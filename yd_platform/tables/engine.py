@@ -58,12 +58,16 @@ class TableEngineResource(dg.ConfigurableResource):
         return {"engine": "duckdb"}
 
 
-def table_engine_from_env() -> TableEngineResource:
+def table_engine_from_env(as_env_vars: bool = False) -> TableEngineResource:
     """The engine YD_TABLE_ENGINE chooses, with its settings read from the environment.
 
-    Built per run inside the ODS stage (not registered as a Dagster resource), so the
-    password is a plain value here and never part of any run config.
+    `as_env_vars=True` is the form registered as the `table_engine` resource: URL, user,
+    password and token are `dg.EnvVar`s resolved in each run, so the UI and run config
+    show the variable names, never the password. Plain values otherwise (commands).
     """
+    def text(name: str) -> str:
+        return dg.EnvVar(name) if as_env_vars and env(name) else env(name, "")
+
     engine = env("YD_TABLE_ENGINE") or "duckdb"
     if engine not in ("duckdb", "dremio"):
         raise ValueError(f"YD_TABLE_ENGINE={engine!r}: use 'duckdb' or 'dremio'")
@@ -71,9 +75,9 @@ def table_engine_from_env() -> TableEngineResource:
         return TableEngineResource(engine="duckdb")
     return TableEngineResource(
         engine="dremio",
-        dremio_url=env("YD_DREMIO_URL", ""),
-        dremio_user=env("YD_DREMIO_USER", ""),
-        dremio_password=env("YD_DREMIO_PASSWORD", ""),
-        dremio_token=env("YD_DREMIO_TOKEN", ""),
+        dremio_url=text("YD_DREMIO_URL"),
+        dremio_user=text("YD_DREMIO_USER"),
+        dremio_password=text("YD_DREMIO_PASSWORD"),
+        dremio_token=text("YD_DREMIO_TOKEN"),
         dremio_timeout_seconds=float(env("YD_DREMIO_TIMEOUT_SECONDS", "300")),
     )

@@ -1,8 +1,8 @@
 """The `ods` stage: the merged parquet as a Hive partition of the dataset's table.
 
 Each partition of the run is replaced on the object store (see `tables.ods`), then the
-table engine chosen by YD_TABLE_ENGINE is refreshed once for the run (Dremio metadata
-refresh, or a DuckDB read-back of the written partitions).
+`table_engine` resource (chosen by YD_TABLE_ENGINE) is refreshed once for the run
+(Dremio metadata refresh, or a DuckDB read-back of the written partitions).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import dagster as dg
 from yd_platform.catalog import DatasetSpec
 from yd_platform.merge.schema import merged_schema
 from yd_platform.tables.duckdb_engine import table_schema
-from yd_platform.tables.engine import table_engine_from_env
 from yd_platform.tables.metadata import column_schema
 from yd_platform.tables.ods import OdsError, PublishedPartition, publish_partition
 
@@ -31,8 +30,7 @@ def materialize_ods(context: dg.AssetExecutionContext, ds: DatasetSpec) -> dg.Ma
         context.log.info(f"{ds.table} {key}: {published[-1].rows} rows at {published[-1].uri}")
     written = {p.partition: p.rows for p in published}
     try:
-        engine = table_engine_from_env()
-        refreshed = engine.refresh(ds, written, store_resource)
+        refreshed = context.resources.table_engine.refresh(ds, written, store_resource)
     except Exception as exc:  # noqa: BLE001 - engine errors carry their own clear message
         raise dg.Failure(description=f"{ds.table}: partitions written, but refreshing the table failed: {exc}",
                          metadata={"partitions": ", ".join(p.partition for p in published)}) from exc

@@ -5,12 +5,13 @@ import stat
 import threading
 import time
 
+import dagster as dg
 import pytest
 
 from yd_platform.collect.errors import TransientError
-from yd_platform.collect.framework import retry_pause
 from yd_platform.collect.sessions import account_lock, load_session, platform_slot, save_session, session_file
 from yd_platform.collect.settings import collector_from_env, credential_var, credentials
+from yd_platform.pipeline.assets import build_dataset_assets
 
 
 def test_session_file_is_owner_only_and_round_trips(yd_home):
@@ -91,9 +92,11 @@ def test_platform_slots_let_in_as_many_as_configured(yd_home):
         assert unlimited is None
 
 
-def test_retry_pauses_grow_with_jitter():
-    pauses = [[retry_pause(2.0, attempt) for _ in range(200)] for attempt in (1, 2, 3)]
-    for attempt, seen in enumerate(pauses, start=1):
-        low = 2.0 * 2 ** (attempt - 1)
-        assert all(low <= p <= low * 1.5 for p in seen)
-        assert len(set(seen)) > 100  # spread out, not one fixed pause
+def test_collect_steps_retry_through_dagster_with_backoff_and_jitter(catalog, monkeypatch):
+    monkeypatch.setenv("YD_COLLECT_ATTEMPTS", "4")
+    monkeypatch.setenv("YD_COLLECT_BACKOFF_SECONDS", "2")
+    [raw, _, _] = build_dataset_assets(catalog.dataset("pdd", "badscore"))
+    policy = raw.op.retry_policy
+    assert (policy.max_retries, policy.delay) == (3, 2.0)
+    assert policy.backoff is dg.Backoff.EXPONENTIAL and policy.jitter is dg.Jitter.PLUS_MINUS
+    assert raw.op.pool == "collect_pdd"

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from yd_platform.pipeline.assets import build_dataset_assets, stage_key
 from yd_platform.pipeline.layout import raw_object
 from yd_platform.resources.object_store import ObjectStoreResource
+from yd_platform.tables.engine import TableEngineResource
 
 SHEET = "报表"
 # The merge tests' own catalog: fixed datasets that do not move with the production aliases.
@@ -42,7 +43,8 @@ def review_rows(prefix: str, n: int, score=5) -> list[list]:
 
 
 def local_resources(root) -> dict[str, object]:
-    return {"object_store": ObjectStoreResource(backend="local", root=str(root))}
+    return {"object_store": ObjectStoreResource(backend="local", root=str(root)),
+            "table_engine": TableEngineResource(engine="duckdb")}
 
 
 def publish(ds, partition_key: str, resources: dict, instance=None, stages=("merged", "ods")):
