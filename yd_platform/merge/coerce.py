@@ -273,6 +273,8 @@ def fast_datetime(array: pa.Array) -> pa.Array:
         parsed = pa.nulls(len(text), pa.timestamp("s"))
         for fmt in DATETIME_FORMATS + DATE_FORMATS:
             parsed = pc.coalesce(parsed, pc.strptime(text, format=fmt, unit="s", error_is_null=True))
+            if parsed.null_count == text.null_count:
+                break
         _require(pc.or_(pc.is_null(text), pc.is_valid(parsed)))
         return pc.cast(parsed, target)
     raise FastPathMiss

@@ -29,6 +29,8 @@ SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 # so each becomes U+FFFD in the Excel file; the parquet keeps the text as it came.
 XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
 XML_REPLACEMENT = "\ufffd"
+TEXT_SPECIAL = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
+DAY_MS = 86_400_000
 EXCEL_EPOCH_OFFSET_DAYS = 25569  # 1899-12-30 .. 1970-01-01
 SLICE_ROWS = 50_000
 STYLE_DATE, STYLE_DATETIME, STYLE_HEADER = 1, 2, 3
@@ -71,15 +73,39 @@ def _wrap(values: pa.Array, head: str, tail: str) -> pa.Array:
     return pc.fill_null(pc.binary_join_element_wise(head, values, tail, ""), "<c/>")
 
 
-def column_cells(column: pa.Array) -> pa.Array:
-    """The `<c>` elements of one column, one string per row."""
-    kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = pc.utf8_slice_codeunits(column, 0, XLSX_MAX_TEXT)
+def _text_cells(column: pa.Array) -> pa.Array:
+    text = column
+    if len(text) and (pc.max(pc.binary_length(text)).as_py() or 0) > XLSX_MAX_TEXT:
+        text = pc.utf8_slice_codeunits(text, 0, XLSX_MAX_TEXT)
+    if pc.any(pc.match_substring_regex(text, TEXT_SPECIAL)).as_py():
         text = pc.replace_substring_regex(text, XML_ILLEGAL, XML_REPLACEMENT)
         for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
             text = pc.replace_substring(text, raw, entity)
-        return _wrap(text, '<c t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
+    return _wrap(text, '<c t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
+
+
+def _serial_text(column: pa.Array) -> pa.Array:
+    """Excel serial day numbers of timestamps, as text with 8 decimals (integer arithmetic)."""
+    millis = pc.cast(pc.cast(column, pa.timestamp("ms", tz=column.type.tz)), pa.int64())
+    since = pc.add(millis, EXCEL_EPOCH_OFFSET_DAYS * DAY_MS)
+    if (pc.min(since).as_py() or 0) < 0:  # before 1899-12-30: Excel has no such day anyway
+        serial = pc.add(pc.divide(pc.cast(millis, pa.float64()), float(DAY_MS)), float(EXCEL_EPOCH_OFFSET_DAYS))
+        return pc.cast(pc.round(serial, 8), pa.string())
+    days = pc.divide(since, DAY_MS)
+    fraction = pc.divide(pc.add(pc.multiply(pc.subtract(since, pc.multiply(days, DAY_MS)), 10**8), DAY_MS // 2),
+                         DAY_MS)
+    return pc.binary_join_element_wise(pc.cast(days, pa.string()),
+                                       pc.utf8_lpad(pc.cast(fraction, pa.string()), 8, "0"), ".")
+
+
+def column_cells(column: pa.Array) -> pa.Array | str:
+    """The `<c>` elements of one column, one string per row (one string for a column
+    holding the same value in every row, such as the shop or the period)."""
+    if len(column) > 1 and not column.null_count and pc.all(pc.equal(column, column[0])).as_py():
+        return column_cells(column.slice(0, 1))[0].as_py()
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _text_cells(column)
     if pa.types.is_boolean(kind):
         return _wrap(pc.cast(pc.cast(column, pa.int8()), pa.string()), '<c t="b"><v>', "</v></c>")
     if pa.types.is_integer(kind):
@@ -91,19 +117,19 @@ def column_cells(column: pa.Array) -> pa.Array:
         days = pc.add(pc.cast(pc.cast(column, pa.date32()), pa.int32()), EXCEL_EPOCH_OFFSET_DAYS)
         return _wrap(pc.cast(days, pa.string()), f'<c s="{STYLE_DATE}"><v>', "</v></c>")
     if pa.types.is_timestamp(kind):
-        millis = pc.cast(pc.cast(column, pa.timestamp("ms", tz=kind.tz)), pa.int64())
-        serial = pc.add(pc.divide(pc.cast(millis, pa.float64()), 86_400_000.0), float(EXCEL_EPOCH_OFFSET_DAYS))
-        return _wrap(pc.cast(pc.round(serial, 8), pa.string()), f'<c s="{STYLE_DATETIME}"><v>', "</v></c>")
+        return _wrap(_serial_text(column), f'<c s="{STYLE_DATETIME}"><v>', "</v></c>")
     return column_cells(pc.cast(column, pa.string()))
 
 
-def rows_xml(table: pa.Table) -> bytes:
-    """`<row>...</row>` for every row of `table`, concatenated."""
+def rows_xml(table: pa.Table) -> memoryview:
+    """`<row>...</row>` for every row of `table`, concatenated (a view on Arrow's buffer)."""
     cells = [column_cells(table.column(i).combine_chunks()) for i in range(table.num_columns)]
     rows = pc.binary_join_element_wise("<row>", *cells, "</row>", "")
-    rows = rows.cast(pa.large_string())
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset: rows.offset + len(rows) + 1]
-    return rows.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]]
+    if isinstance(rows, pa.Scalar):  # every column holds one value
+        rows = pa.array([rows.as_py()] * table.num_rows, pa.string())
+    width = np.int64 if pa.types.is_large_string(rows.type) else np.int32
+    offsets = np.frombuffer(rows.buffers()[1], dtype=width)[rows.offset: rows.offset + len(rows) + 1]
+    return memoryview(rows.buffers()[2])[offsets[0]: offsets[-1]]
 
 
 class ExcelSink:
@@ -117,7 +143,7 @@ class ExcelSink:
         self.header_xml = "<row>" + "".join(
             f'<c t="inlineStr" s="{STYLE_HEADER}"><is><t>{escape(h)}</t></is></c>' for h in headers) + "</row>"
         self.data_rows_per_sheet = max_rows - 1
-        self.zip = zipfile.ZipFile(self.path, "w", zipfile.ZIP_DEFLATED, compresslevel=3)
+        self.zip = zipfile.ZipFile(self.path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self.sheets: list[str] = []
         self.rows = 0
         self._entry = None

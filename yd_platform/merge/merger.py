@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yd_platform.catalog import DatasetSpec
@@ -56,21 +57,28 @@ def shop_of(key: str) -> str:
     return key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def exact_duplicates(table: pa.Table) -> np.ndarray:
-    """Mask of rows identical in every column to an earlier row."""
+def exact_duplicates(table: pa.Table, keys: list[str] | None = None) -> np.ndarray:
+    """Mask of rows identical in every column to an earlier row.
+
+    Rows can only be identical where their key is, so a table whose `keys` are all
+    distinct (the usual case) is settled by one hash pass over the key.
+    """
     n = table.num_rows
     if n < 2:
         return np.zeros(n, dtype=bool)
+    if keys:
+        key = table.column(keys[0]) if len(keys) == 1 else \
+            pc.binary_join_element_wise(*[pc.cast(table.column(k), pa.string()) for k in keys], "\x1f")
+        if pc.count_distinct(key, mode="all").as_py() == n:
+            return np.zeros(n, dtype=bool)
     numbered = table.append_column(ROW_NUMBER, pa.array(np.arange(n, dtype=np.int64)))
     firsts = numbered.group_by(table.column_names, use_threads=False).aggregate([(ROW_NUMBER, "min")])
-    if firsts.num_rows == n:
-        return np.zeros(n, dtype=bool)
     duplicate = np.ones(n, dtype=bool)
     duplicate[firsts.column(f"{ROW_NUMBER}_min").to_numpy()] = False
     return duplicate
 
 
-def drop_exact_duplicates(table: pa.Table) -> tuple[pa.Table, int]:
+def drop_exact_duplicates(table: pa.Table, keys: list[str] | None = None) -> tuple[pa.Table, int]:
     """(table, dropped) without rows identical in every column to an earlier row.
 
     Back-ends repeat an export page now and then; such a row is the same record twice
@@ -78,7 +86,7 @@ def drop_exact_duplicates(table: pa.Table) -> tuple[pa.Table, int]:
     which one is right is not the merge's call, and the blocking `keys_unique` check
     stops the period naming the shop and key.
     """
-    dupes = exact_duplicates(table)
+    dupes = exact_duplicates(table, keys)
     count = int(dupes.sum())
     if not count:
         return table, 0
@@ -94,6 +102,7 @@ def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None
     objects = [o for o in store.list(raw_prefix(ds, key)) if not o.key.rsplit("/", 1)[-1].startswith(".")]
     if not objects:
         raise MergeError(f"{ds.slug} {key}: no raw files under {raw_prefix(ds, key)}")
+    keys = [c.name for c in ds.columns if c.key]
     outcome = MergeOutcome(key, excel_key=merged_excel(ds, key), parquet_key=merged_parquet(ds, key))
     with tempfile.TemporaryDirectory(prefix="yd-merge-") as scratch:
         parquet_path = Path(scratch, "merged.parquet")
@@ -117,7 +126,7 @@ def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None
                     continue
                 finally:
                     local.unlink(missing_ok=True)
-                table, dropped = drop_exact_duplicates(read.table)
+                table, dropped = drop_exact_duplicates(read.table, keys)
                 outcome.footer_rows_dropped += read.footer_rows
                 if read.unknown_headers:
                     outcome.unknown_headers[shop] = read.unknown_headers

@@ -87,13 +87,11 @@ def open_report(source: Source, name: str, known_headers: set[str], ext: str | N
 
 
 def non_blank_rows(columns: dict[int, pa.Array], n: int) -> np.ndarray:
-    """Mask of rows with at least one cell that is not empty or whitespace."""
+    """Mask of rows with at least one cell (empty and whitespace-only cells arrive as null)."""
     filled = np.zeros(n, dtype=bool)
     for array in columns.values():
-        valid = pc.is_valid(array)
-        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            valid = pc.and_(valid, pc.not_equal(pc.utf8_trim_whitespace(array), ""))
-        filled |= pc.fill_null(valid, False).to_numpy(zero_copy_only=False)
+        if array.null_count < len(array):
+            filled |= pc.is_valid(array).to_numpy(zero_copy_only=False)
     return filled
 
 
@@ -127,7 +125,7 @@ def _read_workbook(source: Source, name: str, ext: str, known: set[str]) -> Shop
             return ShopSheet(name, sheet_name, None)
         try:
             loaded = reader.load_sheet(0, header_row=None, skip_rows=header.row, schema_sample_rows=None,
-                                       dtype_coercion="coerce")
+                                       dtype_coercion="coerce", whitespace_as_null=True)
         except fastexcel.InvalidParametersError:  # nothing below the header
             return ShopSheet(name, sheet_name, header)
         batch = loaded.to_arrow()
@@ -292,6 +290,6 @@ def _read_csv(source: Source, name: str, known: set[str]) -> ShopSheet:
         return ShopSheet(name, "csv", None)
     body = [(n, row) for n, row in records if n > header.row]
     width = max((len(row) for _, row in body), default=0)
-    columns = {i: pa.array([row[i] if i < len(row) else None for _, row in body], pa.string())
+    columns = {i: pa.array([row[i] if i < len(row) and row[i].strip() else None for _, row in body], pa.string())
                for i in range(width)}
     return ShopSheet(name, "csv", header, columns, np.array([n for n, _ in body], dtype=np.int64))
