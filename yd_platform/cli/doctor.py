@@ -290,6 +290,26 @@ def check_webhooks() -> Check:
     return Check("alert channels", OK, ", ".join(configured))
 
 
+def check_pending_alerts(url: str | None = None) -> Check:
+    """Failing checks against the channels that could announce them (the app database's
+    alert state, kept by the yd_notify sensor)."""
+    from yd_platform.notify.config import load_notify_config
+    from yd_platform.notify.pending import failing_checks, unannounced
+    from yd_platform.resources.app_db import engine_for
+
+    config = load_notify_config()
+    failing = failing_checks(engine_for(url or app_db_url()))
+    pending = unannounced(failing, config)
+    if pending:
+        return Check("pending alerts", FAIL, pending.removeprefix("ALERTS PENDING: "),
+                     "set a channel's variables (docker/.env), then the next yd_notify tick sends them")
+    errors = sum(c.severity == "ERROR" for c in failing)
+    if failing:
+        return Check("pending alerts", WARN, f"{len(failing)} check(s) failing ({errors} ERROR); "
+                     "channels are set, see yd-platform status", "look at the failing checks in the UI")
+    return Check("pending alerts", OK, "no failing checks")
+
+
 CHECKS: dict[str, Callable[[], Check]] = {
     "app-db": check_app_db,
     "dagster": check_dagster_instance,
@@ -298,6 +318,7 @@ CHECKS: dict[str, Callable[[], Check]] = {
     "spark": check_spark,
     "chromium": check_chromium,
     "webhooks": check_webhooks,
+    "alerts": check_pending_alerts,
 }
 
 

@@ -175,10 +175,37 @@ def status_cmd(args: argparse.Namespace) -> int:
     with open_instance() as instance:
         statuses = [dataset_status(instance, catalog, ds, recent_periods(ds, args.date, args.days))
                     for ds in datasets]
+    failing, pending = failing_checks_of(datasets)
     if args.json:
-        print(json.dumps([s.as_json() for s in statuses], ensure_ascii=False, indent=2))
+        print(json.dumps({"datasets": [s.as_json() for s in statuses],
+                          "failing_checks": [vars(c) for c in failing], "alerts_pending": pending},
+                         ensure_ascii=False, indent=2))
         return 0
     legend = "  ".join(f"{symbol}={state}" for state, symbol in SYMBOLS.items())
     print("\n\n".join(render(s) for s in statuses) or "no datasets selected")
     print(f"\n{legend}")
+    print("\n" + render_failing(failing, pending))
     return 0
+
+
+def failing_checks_of(datasets: Sequence[DatasetSpec]):
+    """(failing checks of these datasets' assets, the no-channel warning or None), from the
+    alert state the yd_notify sensor keeps in the app database."""
+    from yd_platform.notify.config import load_notify_config
+    from yd_platform.notify.pending import failing_checks, unannounced
+    from yd_platform.resources.app_db import engine_for
+    from yd_platform.settings import app_db_url
+
+    prefixes = tuple(f"{ds.platform}/{ds.code}/" for ds in datasets)
+    failing = [c for c in failing_checks(engine_for(app_db_url())) if c.asset.startswith(prefixes)]
+    return failing, unannounced(failing, load_notify_config())
+
+
+def render_failing(failing, pending: str | None) -> str:
+    if not failing:
+        return "failing checks: none"
+    lines = [f"failing checks ({len(failing)}):"]
+    lines += [f"  {c.severity:5} {c.asset}  {c.check}  {c.partition or '-'}" for c in failing]
+    if pending:
+        lines.append(f"\n{pending}")
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ import dagster as dg
 from yd_platform.catalog import Catalog
 from yd_platform.notify.config import load_notify_config
 from yd_platform.notify.notifier import Notifier
+from yd_platform.notify.pending import failing_checks, unannounced
 from yd_platform.resources.app_db import AppDatabaseResource
 
 SENSOR_NAME = "yd_notify"
@@ -22,10 +23,15 @@ def build_notify_sensor(clock=None) -> dg.SensorDefinition:
     )
     def _sensor(context: dg.SensorEvaluationContext, app_db: AppDatabaseResource):
         kwargs = {"clock": clock} if clock else {}
-        summary = Notifier(app_db.engine(), config, **kwargs).tick(
+        engine = app_db.engine()
+        summary = Notifier(engine, config, **kwargs).tick(
             context.instance, context.repository_def.asset_graph.asset_check_keys)
         if summary.disabled:
             context.log.warning(f"channels without their env vars: {', '.join(summary.disabled)}")
+        pending = unannounced(failing_checks(engine), config)
+        if pending:
+            context.log.warning(pending)
+            return dg.SkipReason(f"{pending}. {summary}")
         return dg.SkipReason(str(summary))
 
     return _sensor

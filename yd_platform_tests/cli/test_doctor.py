@@ -10,7 +10,7 @@ import pytest
 from yd_platform.cli import doctor
 from yd_platform.cli import main as cli
 
-REPO_DAGSTER_YAML = doctor.Path(__file__).resolve().parents[2] / "dagster.yaml"
+REPO_DAGSTER_YAML = doctor.Path(__file__).resolve().parents[2] / "docker" / "dagster.yaml"
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_dagster_instance_on_stopped_mysql(tmp_path, monkeypatch, closed_port):
         "DAGSTER_MYSQL_HOST": "127.0.0.1", "DAGSTER_MYSQL_PORT": str(closed_port),
         "DAGSTER_MYSQL_USER": "root", "DAGSTER_MYSQL_PASSWORD": "", "DAGSTER_MYSQL_DB": "dagster",
         "YD_MINIO_BUCKET": "warehouse", "DAGSTER_COMPUTE_LOGS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1", "YD_DOCKER_NETWORK": "yd_platform",
     }.items():
         monkeypatch.setenv(name, value)
     check = doctor.check_dagster_instance(str(home))

@@ -95,7 +95,7 @@ def test_status_command_reads_dagster_home(mixed_instance, instance, monkeypatch
     monkeypatch.setenv("DAGSTER_HOME", instance.root_directory)
     code = cli.main(["status", "--dataset", "pdd/badscore", "--date", "2025-10-03", "--days", "2", "--json"])
     assert code == 0
-    [table] = json.loads(capsys.readouterr().out)
+    [table] = json.loads(capsys.readouterr().out)["datasets"]
     assert table["shops"]["pdd_kids"] == {DAY1: FAILED, DAY2: MISSING}
     assert table["published"][DAY1] == MATERIALIZED
 
