@@ -119,13 +119,16 @@ class DagsterApi:
             return None
         raise DagsterQueryError(result.get("message") or result["__typename"])
 
-    def runs(self, job: str | None = None, limit: int = 20, tags: Mapping[str, str] | None = None) -> list[dict]:
-        """Newest runs first, of one job and/or with the given tags."""
+    def runs(self, job: str | None = None, limit: int = 20, tags: Mapping[str, str] | None = None,
+             statuses: tuple[str, ...] = ()) -> list[dict]:
+        """Newest runs first, of one job and/or with the given tags and statuses."""
         run_filter: dict[str, Any] = {}
         if job:
             run_filter["pipelineName"] = job
         if tags:
             run_filter["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        if statuses:
+            run_filter["statuses"] = list(statuses)
         result = self.execute(RUNS_QUERY, {"filter": run_filter, "limit": limit})["runsOrError"]
         if result["__typename"] != "Runs":
             raise DagsterQueryError(result.get("message") or result["__typename"])

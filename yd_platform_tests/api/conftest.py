@@ -21,7 +21,7 @@ VENV_BIN = Path(sys.executable).parent
 API_KEY = "test-key-7f3a"
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
 CLEARED = ("YD_OBJECT_STORE", "YD_TABLE_ENGINE", "YD_APP_DB_URL", "YD_SHOPS_SOURCE", "YD_CATALOG",
-           "YD_SPARK_MASTER", "YD_API_KEY", "YD_UI_URL")
+           "YD_SPARK_MASTER", "YD_API_KEY", "YD_UI_URL", "YD_PMS_DB_URL")
 
 
 @dataclass
@@ -73,7 +73,11 @@ def api_stack(tmp_path_factory) -> Iterator[ApiStack]:
     port = free_port()
     dagster_url = f"http://127.0.0.1:{port}"
     env.update(YD_HOME=str(home), DAGSTER_HOME=str(dagster_home), SPARK_LOCAL_IP="127.0.0.1",
-               PYTHONUNBUFFERED="1", YD_UI_URL=dagster_url, YD_API_KEY=API_KEY)
+               PYTHONUNBUFFERED="1", YD_UI_URL=dagster_url, YD_API_KEY=API_KEY,
+               # a loaded machine can take over a minute to start a run's code server call
+               DAGSTER_GRPC_TIMEOUT_SECONDS="300",
+               # a named PMS database: its service schedules start running, as in production
+               YD_PMS_DB_URL=f"sqlite:///{home / 'pms.db'}")
     workspace = str(REPO / "workspace.yaml")
     procs = [start_group([str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
                          env, logs / "webserver.log", cwd=REPO),
