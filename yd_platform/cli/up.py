@@ -158,7 +158,7 @@ def prepare_tags() -> None:
 
 
 def up_cmd(args: argparse.Namespace) -> int:
-    from yd_platform.cli.services import DagsterServices, stop_on_sigterm
+    from yd_platform.cli.services import DagsterServices, StartupError, stop_on_sigterm
     from yd_platform.collect.embedded import start_portal_process
 
     stop_on_sigterm()
@@ -183,6 +183,9 @@ def up_cmd(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("Stopping ...", flush=True)
         return 0
+    except StartupError as exc:
+        print(f"yd-platform up: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
         if services is not None:
             services.stop()
