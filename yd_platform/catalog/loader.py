@@ -11,12 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from yd_platform.catalog.models import Catalog, Defaults
+from yd_platform.catalog.yaml_files import parse_yaml
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "config" / "platforms.yaml"
+# What the keys under these are called in duplicate-key messages.
+ENTRY_KINDS = {"datasets": "dataset", "platforms": "platform"}
 
 
 class CatalogError(ValueError):
@@ -25,26 +27,6 @@ class CatalogError(ValueError):
 
 def default_catalog_path() -> Path:
     return Path(os.environ.get("YD_CATALOG", DEFAULT_CATALOG))
-
-
-def _check_duplicate_keys(node: yaml.Node, path: tuple[str, ...] = ()) -> None:
-    """Refuse duplicate keys (plain YAML silently keeps the last one)."""
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                kind = {"datasets": "dataset", "platforms": "platform"}.get(path[-1] if path else "", "key")
-                where = _where(path) if kind == "key" else _where(path[:-1])
-                raise CatalogError(
-                    f"{where}: duplicate {kind} {key!r} at line {line} (first defined at line {seen[key]})"
-                )
-            seen[key] = line
-            _check_duplicate_keys(value_node, (*path, key))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _check_duplicate_keys(item, (*path, i))  # type: ignore[arg-type]
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -95,18 +77,9 @@ def _prepare(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_catalog(text: str, source: str = "platforms.yaml") -> Catalog:
-    """Parse catalog YAML text; `source` names the file in error messages."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _check_duplicate_keys(node)
-        raw = yaml.safe_load(text)
-    except CatalogError as exc:
-        raise CatalogError(f"{source}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{source}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{source}: the top level must be a mapping")
+    """Parse catalog YAML text once (C loader, see `yaml_files`); `source` names the file
+    in error messages."""
+    raw = parse_yaml(text, source, CatalogError, where=_where, kinds=ENTRY_KINDS)
     try:
         return Catalog.model_validate(_prepare(raw))
     except CatalogError as exc:

@@ -18,10 +18,10 @@ from typing import Literal
 
 import duckdb
 import pyarrow as pa
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yd_platform.catalog import Catalog, DatasetSpec
+from yd_platform.catalog.yaml_files import read_yaml
 from yd_platform.checks.evaluate import SAMPLE_SIZE, Outcome
 from yd_platform.settings import PACKAGE_DIR
 
@@ -78,16 +78,7 @@ def default_alerts_path() -> Path:
 
 
 def read_alerts_file(path: Path | None = None) -> dict:
-    path = path or default_alerts_path()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise RuleConfigError(f"alerts config {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise RuleConfigError(f"alerts config {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise RuleConfigError(f"alerts config {path}: expected a mapping at the top level")
-    return data
+    return read_yaml(path or default_alerts_path(), RuleConfigError)
 
 
 def typed_select(ds: DatasetSpec, source: str | None, present: set[str] | None = None) -> str:

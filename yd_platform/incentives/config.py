@@ -14,8 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from yd_platform.catalog.yaml_files import parse_yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "incentives.yaml"
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -295,12 +296,7 @@ def _check_keys(raw: dict[str, Any]) -> None:
 
 def parse_incentives(text: str, source: str = "incentives.yaml") -> IncentivesConfig:
     """Parse the YAML text; `source` names the file in error messages."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise IncentivesConfigError(f"{source}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise IncentivesConfigError(f"{source}: the top level must be a mapping")
+    raw = parse_yaml(text, source, IncentivesConfigError)
     if isinstance(raw.get("rules"), dict):
         raw["rules"] = {str(c): ({str(m): r for m, r in months.items()} if isinstance(months, dict) else months)
                         for c, months in raw["rules"].items()}

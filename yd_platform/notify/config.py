@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from yd_platform.checks.rules import RuleConfigError, read_alerts_file
+from yd_platform.catalog.yaml_files import dotted
+from yd_platform.checks.rules import RuleConfigError, default_alerts_path, read_alerts_file
 from yd_platform.settings import env
 
 # WeCom and DingTalk robots accept 20 messages a minute; more is refused (errcode 45009,
@@ -82,9 +83,12 @@ class NotifyConfig(BaseModel):
 
 
 def load_notify_config(data: dict | None = None) -> NotifyConfig:
+    """The `notify` section of alerts.yaml (read through the shared YAML reader);
+    mistakes read `alerts.yaml: notify.<field>: <what>` like every config file's."""
     data = read_alerts_file() if data is None else data
     try:
         return NotifyConfig.model_validate(data.get("notify") or {})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'notify'}: {e['msg']}" for e in exc.errors())
-        raise RuleConfigError(f"alerts config 'notify': {problems}") from None
+        problems = "; ".join(f"{dotted(('notify', *e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                             for e in exc.errors())
+        raise RuleConfigError(f"{default_alerts_path().name}: {problems}") from None

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yd_platform.catalog import Catalog, DatasetSpec
+from yd_platform.catalog.yaml_files import read_yaml
 from yd_platform.settings import PACKAGE_DIR, env
 from yd_platform.tags.seed import TagSeed, seed_problems
 
@@ -186,10 +186,7 @@ def config_path() -> Path:
 def load_tags_config(path: str | Path | None = None, catalog: Catalog | None = None) -> TagsConfig:
     """Parse and check tags.yaml (against the catalog when given)."""
     path = Path(path or config_path())
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise TagsConfigError(f"{path}: cannot read tags config: {exc}") from exc
+    raw = read_yaml(path, TagsConfigError)
     try:
         cfg = TagsConfig.model_validate(raw)
     except ValidationError as exc:
