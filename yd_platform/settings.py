@@ -18,6 +18,7 @@ app database and the shops listed in the catalog.
 | YD_DREMIO_USER/PASSWORD|                               | secret                         |
 | YD_APP_DB_URL          | sqlite:///<YD_HOME>/app.db    | mysql+pymysql://user:pw@host/db|
 | YD_SHOPS_SOURCE        | config                        | mysql (table <platform>_shops) |
+| YD_WAREHOUSE_URL       | YD_HOME/warehouse.db (SQLite) | warehouse of the dw/* tables   |
 | YD_UI_URL              | http://127.0.0.1:3000         | the webserver's public URL     |
 """
 

@@ -216,6 +216,9 @@ class PlatformSpec(Strict):
     owners: list[str] = Field(default_factory=list)
     max_concurrent_runs: int = Field(default=2, ge=1)
     shops_table: str | None = None
+    # true: the shops listed here are the only ones, whatever YD_SHOPS_SOURCE says (for a
+    # source that is not a merchant back-end, e.g. the warehouse of the dw tables)
+    shops_from_catalog: bool = False
     shops: list[ShopSpec] = Field(default_factory=list)
     datasets: dict[str, DatasetSpec]
 

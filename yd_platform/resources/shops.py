@@ -54,7 +54,7 @@ class ShopSourceResource(dg.ConfigurableResource):
 
     def active_shops(self, catalog: Catalog, platform_code: str) -> list[ShopSpec]:
         platform = catalog.platforms[platform_code]
-        if self.source == "config":
+        if self.source == "config" or platform.shops_from_catalog:
             return platform.active_shops()
         if not self.db_url:
             raise ShopSourceError("shop source 'mysql' needs db_url (YD_SHOPS_DB_URL)")

@@ -43,14 +43,14 @@ class WarehouseCollector:
         self.base = sa.make_url(self.url).render_as_string(hide_password=True)
         self.log = log
 
-    def collect(self, job: CollectJob) -> Collected:
+    def collect(self, job: CollectJob, attempt: int = 1) -> Collected:
         started = time.monotonic()
         name = job.ds.report.get("table")
         if not name:
             raise PermanentError(f"{job.ds.slug}: report needs 'table' for the warehouse collector")
         data = self.export_csv(job, name)
         report = verify_report(data, job.ds, name=f"{job.label}: warehouse table {name}")
-        return Collected(data, report, round(time.monotonic() - started, 3), attempts=1, logins=0)
+        return Collected(data, report, round(time.monotonic() - started, 3), attempts=attempt, logins=0)
 
     def export_csv(self, job: CollectJob, name: str) -> bytes:
         engine = sa.create_engine(self.url)
