@@ -107,5 +107,5 @@ def match_header(ds: DatasetSpec, header: HeaderRow) -> HeaderMatch:
                 match.duplicate = (index, text, first, header.cells[first], name)
         else:
             match.positions[name] = index
-    match.missing = [c.name for c in ds.columns if c.required and c.name not in match.positions]
+    match.missing = [c.name for c in ds.columns if (c.required or c.key) and c.name not in match.positions]
     return match

@@ -34,7 +34,7 @@ class ShopTable:
 
 def checked_header(ds: DatasetSpec, sheet: ShopSheet) -> HeaderMatch:
     """The header's match to the catalog, or BadShopFile when the merge cannot use it:
-    two headers for one column, or a required column missing."""
+    two headers for one column, or a required or key column missing."""
     header = sheet.header
     match = match_header(ds, header)
     where = {"sheet": sheet.sheet, "row": header.row}
@@ -51,7 +51,8 @@ def checked_header(ds: DatasetSpec, sheet: ShopSheet) -> HeaderMatch:
     if match.missing:
         col = next(c for c in ds.columns if c.name == match.missing[0])
         names = "/".join(col.aliases or [col.name])
-        raise BadShopFile(sheet.file, f"missing required column {col.name!r} (header {names}); missing: "
+        kind = "required" if col.required else "key"
+        raise BadShopFile(sheet.file, f"missing {kind} column {col.name!r} (header {names}); missing: "
                                       f"{match.missing}; the file's headers are {header.texts[:20]}",
                           column=repr(names), **where)
     return match

@@ -86,6 +86,14 @@ def test_key_and_required_columns_must_hold_values(tmp_path, catalog, case, rows
     assert "a blank cell, a merged cell or a formula saved without its value" in message
 
 
+def test_key_column_missing_from_the_file(tmp_path, catalog):
+    ds = catalog.dataset("jd", "store_inventory")
+    store = LocalObjectStore(tmp_path)
+    put_raw(store, ds, DAY, "a", xlsx([["SKU", "商品名称", "库存数量"], ["s1", "杯子", 3]]))
+    with pytest.raises(MergeError, match=r"a.xlsx, sheet '报表', row 1, column '仓库': missing key column 'warehouse'"):
+        merge_partition(store, ds, DAY)
+
+
 @pytest.mark.parametrize("cell, shown", [
     (2**63, "9.223372036854776e+18"),
     ("99999999999999999999", "'99999999999999999999'"),
