@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tags": ("yd_platform.cli.tags", "user tags: list tags and rules, try rules on sample users"),
     "pms": ("yd_platform.cli.pms", "PMS operations alerts: list the 37 services, run one, create or fill the database"),
     "api": ("yd_platform.cli.api", "serve the HTTP API for tag tasks and the scheduler (docs at /docs)"),
+    "dashboard": ("yd_platform.cli.dashboard", "serve the incentives dashboard (Streamlit)"),
 }
 
 

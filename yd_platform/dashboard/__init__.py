@@ -1,0 +1,1 @@
+"""The incentives dashboard: a Streamlit page over what the incentive assets wrote."""
