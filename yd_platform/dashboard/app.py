@@ -47,29 +47,35 @@ def _figures(view: d.DashboardData) -> None:
     cols[5].metric("通知待发送", figures["notices_pending"])
 
 
+def _section(title: str, frame, empty_text: str) -> bool:
+    """A section heading; False (with a note) when there is nothing to draw."""
+    st.subheader(title)
+    if frame.empty:
+        st.info(empty_text)
+    return not frame.empty
+
+
+def _person_bars(top, column: str, color: str) -> alt.Chart:
+    return alt.Chart(top).mark_bar(color=color).encode(
+        x=alt.X(f"{column}:Q"), y=alt.Y("人员:N", sort="-x"), tooltip=list(top.columns)
+    ).properties(title=column, height=320)
+
+
 def _standings(view: d.DashboardData) -> None:
-    st.subheader("业绩与奖励排行")
     table = d.standings(view)
-    if table.empty:
-        st.info("所选范围内没有合同。")
+    if not _section("业绩与奖励排行", table, "所选范围内没有合同。"):
         return
     top = table.groupby("人员", as_index=False)[["累计签约(元)", "奖励金额(元)"]].sum()
     top = top.sort_values("累计签约(元)", ascending=False).head(15)
     left, right = st.columns(2)
-    left.altair_chart(alt.Chart(top).mark_bar().encode(
-        x=alt.X("累计签约(元):Q"), y=alt.Y("人员:N", sort="-x"), tooltip=list(top.columns)
-    ).properties(title="累计签约(元)", height=320), use_container_width=True)
-    right.altair_chart(alt.Chart(top).mark_bar(color="#e4572e").encode(
-        x=alt.X("奖励金额(元):Q"), y=alt.Y("人员:N", sort="-x"), tooltip=list(top.columns)
-    ).properties(title="奖励金额(元)", height=320), use_container_width=True)
+    left.altair_chart(_person_bars(top, "累计签约(元)", "#1f6fd1"), use_container_width=True)
+    right.altair_chart(_person_bars(top, "奖励金额(元)", "#e4572e"), use_container_width=True)
     st.dataframe(table, hide_index=True, use_container_width=True)
 
 
 def _notices(view: d.DashboardData) -> None:
-    st.subheader("奖励通知")
     table = d.notices_by_status(view)
-    if table.empty:
-        st.info("所选范围内还没有通知。")
+    if not _section("奖励通知", table, "所选范围内还没有通知。"):
         return
     long = table.melt(id_vars=["城市", "月份"], var_name="状态", value_name="条数")
     long["分区"] = long["城市"] + " " + long["月份"]
@@ -80,10 +86,8 @@ def _notices(view: d.DashboardData) -> None:
 
 
 def _violations(view: d.DashboardData) -> None:
-    st.subheader("SLA 违规趋势")
     per_day = d.violations_per_day(view)
-    if per_day.empty:
-        st.info("所选范围内没有违规记录。")
+    if not _section("SLA 违规趋势", per_day, "所选范围内没有违规记录。"):
         return
     long = per_day.reset_index().melt(id_vars="day", var_name="服务商", value_name="违规数")
     long = long[long["违规数"] > 0]
