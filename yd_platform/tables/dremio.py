@@ -1,15 +1,26 @@
-"""Dremio's REST API: refresh a table's metadata after its parquet changed.
+"""Dremio's REST API: after a table's parquet changed, refresh its metadata, then its
+reflections, as the old refresh service did.
 
-Flow: log in (POST /apiv2/login, or a personal access token), submit
-`ALTER TABLE <table> REFRESH METADATA [AUTO PROMOTION]` (POST /api/v3/sql), then poll
-GET /api/v3/job/<id> until COMPLETED, FAILED or CANCELED. Errors say which of the
-three usual causes it is: credentials, a dataset Dremio does not know, or a timeout.
+1. Log in (POST /apiv2/login, or a personal access token).
+2. Metadata: `ALTER TABLE <table> REFRESH METADATA [AUTO PROMOTION]` (POST /api/v3/sql;
+   `ALTER PDS`, which the old service sent, is the older spelling of the same command),
+   polling GET /api/v3/job/<id> until COMPLETED, FAILED or CANCELED.
+3. Reflections: the old service dropped the table's reflections and created one raw
+   reflection over all columns, so queries read fresh data from an accelerated copy.
+   Here the table's raw reflection is created when it has none
+   (`<table>_raw`, every column displayed; POST /api/v3/reflection) and its
+   reflections are refreshed in place (POST /api/v3/catalog/<id>/refresh), which
+   keeps reflections a person tuned instead of dropping them.
+
+Errors say which of the usual causes it is: credentials, a dataset Dremio does not
+know, or a timeout.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import requests
 
@@ -39,6 +50,13 @@ class DremioJob:
     state: str
     sql: str
     seconds: float
+
+
+@dataclass(frozen=True)
+class ReflectionRefresh:
+    dataset_id: str
+    reflections: tuple[str, ...]  # names of the table's reflections, refreshed
+    created: str | None           # the raw reflection created because there was none
 
 
 def dremio_path(table: str) -> str:
@@ -124,6 +142,46 @@ class DremioClient:
         if promote:
             sql += " AUTO PROMOTION"
         return self.run(sql)
+
+    def dataset(self, table: str) -> dict:
+        """The catalog entry of `table` (id and fields), by its dotted path."""
+        path = "/".join(quote(part, safe="") for part in table.split("."))
+        resp = self._authed("GET", f"/api/v3/catalog/by-path/{path}")
+        if resp.status_code == 404:
+            raise DremioDatasetMissing(f"Dremio does not know the dataset {table}; check the table name in "
+                                       "platforms.yaml and that the source exists")
+        if resp.status_code != 200 or "id" not in _json(resp):
+            raise DremioError(f"Dremio catalog lookup of {table}: HTTP {resp.status_code} {_error_text(resp)}")
+        return _json(resp)
+
+    def refresh_reflections(self, table: str) -> ReflectionRefresh:
+        """Refresh the table's reflections; create its raw reflection first if it has none."""
+        dataset = self.dataset(table)
+        dataset_id = str(dataset["id"])
+        resp = self._authed("GET", "/api/v3/reflection")
+        if resp.status_code != 200:
+            raise DremioError(f"Dremio reflection list: HTTP {resp.status_code} {_error_text(resp)}")
+        names = [str(r.get("name")) for r in _json(resp).get("data", []) if str(r.get("datasetId")) == dataset_id]
+        created = None
+        if not names:
+            created = f"{table.rsplit('.', 1)[-1]}_raw"
+            fields = [{"name": f["name"]} for f in dataset.get("fields", []) if f.get("name")]
+            resp = self._authed("POST", "/api/v3/reflection", json={
+                "type": "RAW", "name": created, "datasetId": dataset_id, "enabled": True,
+                "displayFields": fields})
+            if resp.status_code not in (200, 201):
+                raise DremioError(f"Dremio could not create the raw reflection {created} of {table}: "
+                                  f"HTTP {resp.status_code} {_error_text(resp)}")
+            names = [created]
+        resp = self._authed("POST", f"/api/v3/catalog/{quote(dataset_id, safe='')}/refresh")
+        if resp.status_code not in (200, 204):
+            raise DremioError(f"Dremio reflection refresh of {table}: HTTP {resp.status_code} {_error_text(resp)}")
+        return ReflectionRefresh(dataset_id, tuple(names), created)
+
+    def refresh(self, table: str, promote: bool = True) -> tuple[DremioJob, ReflectionRefresh]:
+        """What a written partition needs: metadata, then reflections."""
+        job = self.refresh_metadata(table, promote=promote)
+        return job, self.refresh_reflections(table)
 
     def _raise_sql_error(self, sql: str, detail: str) -> None:
         if any(marker in detail.lower() for marker in MISSING_MARKERS):

@@ -3,7 +3,8 @@ partition becomes visible in it.
 
 - `duckdb` (embedded default): nothing to register; the refresh reads the written
   partitions back through DuckDB and fails if the row counts differ.
-- `dremio` (production): `ALTER TABLE ... REFRESH METADATA` through the REST API.
+- `dremio` (production): `ALTER TABLE ... REFRESH METADATA`, then the table's reflections
+  (see `tables.dremio`), through the REST API.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ class TableEngineResource(dg.ConfigurableResource):
     def refresh(self, ds: DatasetSpec, written: dict[str, int], object_store) -> dict[str, object]:
         """Make the written partitions ({key: rows}) visible; returns metadata about it."""
         if self.engine == "dremio":
-            job = self.dremio().refresh_metadata(ds.table, promote=self.dremio_promote)
-            return {"engine": "dremio", "refresh_job": job.id, "refresh_sql": job.sql}
+            job, reflections = self.dremio().refresh(ds.table, promote=self.dremio_promote)
+            return {"engine": "dremio", "refresh_job": job.id, "refresh_sql": job.sql,
+                    "reflections_refreshed": ", ".join(reflections.reflections)}
         from yd_platform.tables.duckdb_engine import DuckDBTables
 
         tables = DuckDBTables([ds], object_store)

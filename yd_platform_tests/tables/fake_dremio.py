@@ -1,4 +1,5 @@
-"""A small stand-in for Dremio's REST API on 127.0.0.1 (login, SQL jobs, job status)."""
+"""A small stand-in for Dremio's REST API on 127.0.0.1 (login, SQL jobs, job status,
+catalog lookup by path, reflections and their refresh)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 
 @dataclass
@@ -20,6 +22,13 @@ class FakeDremio:
     sql_seen: list[str] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
     personal_tokens: set[str] = field(default_factory=set)
+    reflections: list[dict] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)  # dataset ids whose reflections were refreshed
+    calls: list[str] = field(default_factory=list)      # "METHOD path" in order
+
+    @staticmethod
+    def dataset_id(quoted: str) -> str:
+        return "ds-" + uuid.uuid5(uuid.NAMESPACE_URL, quoted).hex[:12]
 
     def handle(self, method: str, path: str, headers, body: dict) -> tuple[int, dict]:
         if method == "POST" and path == "/apiv2/login":
@@ -33,6 +42,23 @@ class FakeDremio:
         pat_ok = auth.startswith("Bearer ") and auth[len("Bearer "):] in self.personal_tokens
         if not (session_ok or pat_ok):
             return 401, {"errorMessage": "Unauthorized"}
+        self.calls.append(f"{method} {path.split('?')[0]}")
+        if method == "GET" and path.startswith("/api/v3/catalog/by-path/"):
+            parts = [unquote(p) for p in path[len("/api/v3/catalog/by-path/"):].split("/")]
+            quoted = ".".join(f'"{p}"' for p in parts)
+            if quoted not in self.known_tables:
+                return 404, {"errorMessage": f"Could not find entity with path [{parts}]"}
+            return 200, {"entityType": "dataset", "id": self.dataset_id(quoted), "path": parts,
+                         "fields": [{"name": "shop_id"}, {"name": "order_id"}, {"name": "dt"}]}
+        if method == "GET" and path == "/api/v3/reflection":
+            return 200, {"data": self.reflections}
+        if method == "POST" and path == "/api/v3/reflection":
+            reflection = {**body, "id": uuid.uuid4().hex}
+            self.reflections.append(reflection)
+            return 200, reflection
+        if method == "POST" and path.startswith("/api/v3/catalog/") and path.endswith("/refresh"):
+            self.refreshed.append(path.split("/")[4])
+            return 204, {}
         if method == "POST" and path == "/api/v3/sql":
             job_id = uuid.uuid4().hex
             self.sql_seen.append(body["sql"])

@@ -7,8 +7,8 @@ from yd_platform.tables.dremio import (DremioAuthError, DremioClient, DremioData
 from yd_platform.tables.engine import TableEngineResource, table_engine_from_env
 from yd_platform_tests.tables.fake_dremio import FakeDremio, serve
 
-TABLE = "minio.warehouse.ods.pdd.badscore"
-QUOTED = '"minio"."warehouse"."ods"."pdd"."badscore"'
+TABLE = "minio.warehouse.ods.pdd.pdd_badscore"
+QUOTED = '"minio"."warehouse"."ods"."pdd"."pdd_badscore"'
 
 
 @pytest.fixture
@@ -34,12 +34,30 @@ def test_refresh_polls_until_completed(dremio):
     assert fake.jobs[job.id]["polls"] == 2
 
 
-def test_refresh_through_the_resource(dremio, catalog):
+def test_refresh_through_the_resource_does_metadata_then_reflections(dremio, catalog):
     fake, url = dremio
     engine = TableEngineResource(engine="dremio", dremio_url=url, dremio_user="etl", dremio_password="s3cret",
                                  dremio_promote=False, dremio_poll_seconds=0.01)
-    meta = engine.refresh(catalog.dataset("pdd", "badscore"), {"2025-10-01": 3}, object_store=None)
+    ds = catalog.dataset("pdd", "badscore")
+    assert ds.table == TABLE  # the name the old system's Dremio views read
+    meta = engine.refresh(ds, {"2025-10-01": 3}, object_store=None)
     assert meta["engine"] == "dremio" and meta["refresh_sql"] == f"ALTER TABLE {QUOTED} REFRESH METADATA"
+    assert meta["reflections_refreshed"] == "pdd_badscore_raw"
+    [created] = fake.reflections  # the table had none: a raw reflection over every column
+    assert created["type"] == "RAW" and created["datasetId"] == fake.dataset_id(QUOTED)
+    assert created["displayFields"] == [{"name": "shop_id"}, {"name": "order_id"}, {"name": "dt"}]
+    assert fake.refreshed == [fake.dataset_id(QUOTED)]
+    sql_done = fake.calls.index("POST /api/v3/sql")
+    assert sql_done < fake.calls.index(f"POST /api/v3/catalog/{fake.dataset_id(QUOTED)}/refresh")
+
+    engine.refresh(ds, {"2025-10-02": 3}, object_store=None)  # next time: the same reflection refreshed
+    assert len(fake.reflections) == 1 and fake.refreshed == [fake.dataset_id(QUOTED)] * 2
+
+
+def test_reflections_of_an_unknown_table(dremio):
+    _, url = dremio
+    with pytest.raises(DremioDatasetMissing, match="does not know the dataset minio.warehouse.ods.pdd.nope"):
+        _client(url).refresh_reflections("minio.warehouse.ods.pdd.nope")
 
 
 def test_personal_access_token(dremio):
@@ -96,25 +114,25 @@ def test_dremio_path_quotes_each_part():
     assert dremio_path(TABLE) == QUOTED
 
 
-def test_ods_stage_refreshes_dremio(dremio, catalog, instance, tmp_path, monkeypatch):
+def test_ods_stage_refreshes_dremio(dremio, catalog, instance, tmp_path):
     from yd_platform.resources.object_store import LocalObjectStore, ObjectStoreResource
     from yd_platform_tests.merge.files import materialization, publish, put_raw, review_rows, xlsx
 
     fake, url = dremio
     ds = catalog.dataset("pdd", "badscore")
     put_raw(LocalObjectStore(tmp_path), ds, "2025-10-01", "s", xlsx(review_rows("a", 2)))
-    resources = {"object_store": ObjectStoreResource(backend="local", root=str(tmp_path))}
-    monkeypatch.setenv("YD_TABLE_ENGINE", "dremio")
-    monkeypatch.setenv("YD_DREMIO_URL", url)
-    monkeypatch.setenv("YD_DREMIO_USER", "etl")
-    monkeypatch.setenv("YD_DREMIO_PASSWORD", "s3cret")
+    store = ObjectStoreResource(backend="local", root=str(tmp_path))
 
-    ok = publish(ds, "2025-10-01", resources, instance)
+    def engine(password: str) -> TableEngineResource:
+        return TableEngineResource(engine="dremio", dremio_url=url, dremio_user="etl", dremio_password=password,
+                                   dremio_poll_seconds=0.01)
+
+    ok = publish(ds, "2025-10-01", {"object_store": store, "table_engine": engine("s3cret")}, instance)
     assert ok.success
-    assert materialization(ok, "ods").metadata["refresh_job"].value in fake.jobs
+    meta = materialization(ok, ds, "ods").metadata
+    assert meta["refresh_job"].value in fake.jobs and meta["reflections_refreshed"].value == "pdd_badscore_raw"
 
-    monkeypatch.setenv("YD_DREMIO_PASSWORD", "nope")
-    bad = publish(ds, "2025-10-01", resources, instance)
+    bad = publish(ds, "2025-10-01", {"object_store": store, "table_engine": engine("nope")}, instance)
     assert not bad.success
     failure = [e for e in bad.all_events if e.event_type_value == "STEP_FAILURE"][0]
     description = failure.step_failure_data.user_failure_data.description
