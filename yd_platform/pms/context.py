@@ -33,8 +33,13 @@ def normalise_level(level: str) -> str:
     return LEVEL_ALIASES.get(level, level)
 
 
-def days_between(later: date, earlier: date) -> int:
-    return (later - earlier).days
+def lateness_level(days_late: int) -> str:
+    """Late tasks and overdue issues: a week late is the worst case (URGENT), three days
+    CRITICAL, less WARNING (the old task code ranked 3-6 days above 7+, the issue code used
+    MEDIUM/HIGH/CRITICAL outside the enum)."""
+    if days_late >= 7:
+        return "URGENT"
+    return "CRITICAL" if days_late >= 3 else "WARNING"
 
 
 def as_date(value: Any) -> date | None:
@@ -70,6 +75,13 @@ class ServiceContext:
     _open: dict[tuple, set] = field(default_factory=dict)
     _noticed: set | None = None
     _cache: dict = field(default_factory=dict)
+    _pending_notices: list = field(default_factory=list)
+
+    def flush(self) -> None:
+        """Write the notices gathered during the run in one statement."""
+        if self._pending_notices:
+            self.conn.execute(sa.insert(t.notifications), self._pending_notices)
+            self._pending_notices = []
 
     @property
     def tz(self) -> ZoneInfo:
@@ -160,7 +172,7 @@ class ServiceContext:
         payload = dict(data or {})
         if recipients:
             payload["recipients"] = sorted({int(r) for r in recipients if r})
-        result = self.conn.execute(sa.insert(t.alert_records).values(
+        result = self.conn.execute(sa.insert(t.alert_records), dict(
             alert_no=self.alert_no(prefix), rule_id=rule["id"], target_type=target_type, target_id=target_id,
             target_no=None if target_no is None else str(target_no)[:100], target_name=(target_name or "")[:200],
             project_id=project_id, alert_level=level, severity=level, alert_title=title[:200], alert_content=content,
@@ -192,7 +204,7 @@ class ServiceContext:
         key = (int(user_id), source_type, int(source_id), notification_type)
         if key in self._noticed:
             return False
-        self.conn.execute(sa.insert(t.notifications).values(
+        self._pending_notices.append(dict(
             user_id=int(user_id), notification_type=notification_type, source_type=source_type,
             source_id=int(source_id), title=title[:200], content=content, link_url=link, priority=priority,
             extra_data=json.loads(json.dumps(extra or {}, default=str)), is_read=False, created_at=self.now))

@@ -69,13 +69,18 @@ def _settings(ctx: ServiceContext, ids) -> dict[int, dict]:
     return {r["user_id"]: dict(r) for r in ctx.conn.execute(sa.select(t.notification_settings).where(s.user_id.in_(list(ids)))).mappings()}
 
 
-def recipients(ctx: ServiceContext, alert: dict, rule: dict | None) -> list[dict]:
-    """The alert's named recipients, else the project PM, the handler and the rule's
-    notify_users; active users only; user 1 (the system user) when nobody is left."""
+def candidate_ids(ctx: ServiceContext, alert: dict, rule: dict | None) -> list[int]:
+    """The alert's named recipients, else the project PM, the handler and the rule's notify_users."""
     named = (alert.get("alert_data") or {}).get("recipients")
     ids = list(named) if named else [ctx.pm_of(alert["project_id"]), alert["handler_id"], *((rule or {}).get("notify_users") or [])]
-    users = _users(ctx, ids)
-    return list(users.values()) or list(_users(ctx, [ctx.config.system_user_id]).values()) or [{"id": ctx.config.system_user_id}]
+    return [int(i) for i in ids if i]
+
+
+def recipients(ctx: ServiceContext, ids: list[int], active: dict[int, dict]) -> list[dict]:
+    """Active users among `ids`; the system user when nobody is left."""
+    people = [active[i] for i in dict.fromkeys(ids) if i in active]
+    fallback = ctx.config.system_user_id
+    return people or [active.get(fallback, {"id": fallback})]
 
 
 def queue_alert_notifications(ctx: ServiceContext, alert_ids: list[int] | None = None, limit: int = 500) -> tuple[int, int]:
@@ -97,13 +102,14 @@ def queue_alert_notifications(ctx: ServiceContext, alert_ids: list[int] | None =
         t.alert_rules.c.id.in_({x["rule_id"] for x in alerts}))).mappings()}
     have = {(x.alert_id, x.notify_channel, x.notify_target) for x in ctx.conn.execute(
         sa.select(n.alert_id, n.notify_channel, n.notify_target).where(n.alert_id.in_([x["id"] for x in alerts])))}
-    created = 0
+    wanted = {x["id"]: candidate_ids(ctx, x, rules.get(x["rule_id"])) for x in alerts}
+    active = _users(ctx, {i for ids in wanted.values() for i in ids} | {ctx.config.system_user_id})
+    settings = _settings(ctx, list(active))
+    rows: list[dict] = []
     for alert in alerts:
         rule = rules.get(alert["rule_id"])
         channels = [c.upper() for c in ((rule or {}).get("notify_channels") or ["SYSTEM"])]
-        people = recipients(ctx, alert, rule)
-        settings = _settings(ctx, [p["id"] for p in people])
-        for person in people:
+        for person in recipients(ctx, wanted[alert["id"]], active):
             prefs = settings.get(person["id"], {})
             if prefs.get("alert_notifications") is False:
                 continue
@@ -111,14 +117,15 @@ def queue_alert_notifications(ctx: ServiceContext, alert_ids: list[int] | None =
                 target = _targets(person).get(channel)
                 if not target or prefs.get(CHANNEL_SETTING.get(channel, "")) is False or (alert["id"], channel, target) in have:
                     continue
-                ctx.conn.execute(sa.insert(t.alert_notifications).values(
+                rows.append(dict(
                     alert_id=alert["id"], notify_channel=channel, notify_target=target, notify_user_id=person["id"],
                     notify_title=alert["alert_title"], notify_content=alert["alert_content"], status="PENDING",
                     retry_count=0, created_at=ctx.now, updated_at=ctx.now))
                 have.add((alert["id"], channel, target))
-                created += 1
-    ctx.wrote("alert_notifications", created)
-    return len(alerts), created
+    if rows:
+        ctx.conn.execute(sa.insert(t.alert_notifications), rows)
+    ctx.wrote("alert_notifications", len(rows))
+    return len(alerts), len(rows)
 
 
 def quiet_until(prefs: dict, now: datetime) -> datetime | None:
@@ -151,7 +158,7 @@ def message(alert: dict, target: str | None = None) -> tuple[str, str]:
 
 
 def system_notice(ctx: ServiceContext, user_id: int, alert: dict, title: str | None = None) -> None:
-    ctx.conn.execute(sa.insert(t.notifications).values(
+    ctx.conn.execute(sa.insert(t.notifications), dict(
         user_id=int(user_id), notification_type="ALERT", source_type="alert", source_id=alert["id"],
         title=(title or alert["alert_title"])[:200], content=alert["alert_content"], link_url=f"/alerts/{alert['id']}",
         priority=NOTICE_PRIORITY.get(normalise_level(alert["alert_level"]), "NORMAL"), is_read=False, created_at=ctx.now,
@@ -172,9 +179,11 @@ def dispatch_due(ctx: ServiceContext, link: OutboxLink | None, *, alert_ids: lis
         t.alert_records.c.id.in_({r["alert_id"] for r in rows}))).mappings()}
     settings = _settings(ctx, {r["notify_user_id"] for r in rows})
     counts = {"processed": len(rows), "sent": 0, "queued": 0, "waiting": 0, "abandoned": 0}
+    updates = []
     for row in rows:
         alert = alerts.get(row["alert_id"])
-        values: dict = {"updated_at": ctx.now}
+        values: dict = {"nid": row["id"], "updated_at": ctx.now, "status": row["status"], "sent_at": row["sent_at"],
+                        "error_message": row["error_message"], "next_retry_at": row["next_retry_at"]}
         outbox_names = ctx.config.outbox_channels.get(row["notify_channel"], [])
         if alert is None:
             values.update(status="ABANDONED", error_message="Alert or user not found")
@@ -195,7 +204,10 @@ def dispatch_due(ctx: ServiceContext, link: OutboxLink | None, *, alert_ids: lis
                 link.enqueue(outbox_key(alert["alert_no"], row["id"], name), name, title, body)
             values.update(status="QUEUED")
             counts["queued"] += 1
-        ctx.conn.execute(sa.update(t.alert_notifications).where(n.id == row["id"]).values(**values))
+        updates.append(values)
+    if updates:
+        ctx.conn.execute(sa.update(t.alert_notifications).where(n.id == sa.bindparam("nid")).values(
+            {c: sa.bindparam(c) for c in ("updated_at", "status", "sent_at", "error_message", "next_retry_at")}), updates)
     ctx.wrote("alert_notifications", len(rows))
     return counts
 

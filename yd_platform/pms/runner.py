@@ -66,6 +66,7 @@ def run_service(service_id: str, engine: sa.Engine, *, now: datetime | str | Non
         with engine.begin() as conn:
             ctx = _context(conn, when, config, svc, partition, outbox)
             result = func(ctx) or {}
+            ctx.flush()
         notified = _notify_now(engine, when, config, svc, outbox, ctx.notify_alert_ids)
     except Exception as exc:
         emit(log_line("job_run_failed", svc, (time.perf_counter() - started) * 1000, error=str(exc)[:500]))

@@ -38,7 +38,8 @@ def test_init_demo_list_and_run(tmp_path, yd_home, capsys):
     summary = json.loads(out)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        stored = conn.execute(sa.select(sa.func.count()).select_from(t.alert_records)).scalar()
+        stored = conn.execute(sa.select(sa.func.count()).select_from(t.alert_records).where(
+            t.alert_records.c.alert_no.like("TD%"))).scalar()
     assert code == 0 and summary["alerts_created"] == stored > 0
     assert summary["rows_written"]["alert_records"] == stored and summary["now"] == "2026-03-10T09:00:00"
     assert summary["alerts_escalated"] == 0 and summary["sla_breached"] is False

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from yd_platform.pms import schema as t
-from yd_platform.pms.context import ServiceContext, as_date
+from yd_platform.pms.context import ServiceContext, as_date, lateness_level
 from yd_platform.pms.services import service
 
 OPEN_ISSUE = ("OPEN", "IN_PROGRESS")
@@ -18,13 +18,6 @@ PRIORITY_TIMEOUT_DAYS = {"LOW": 14, "MEDIUM": 7, "HIGH": 3}
 STALE_DAYS = 7
 
 
-def overdue_issue_level(days: int) -> str:
-    """The old MEDIUM/HIGH/CRITICAL steps, on the alert enum."""
-    if days >= 7:
-        return "URGENT"
-    return "CRITICAL" if days >= 3 else "WARNING"
-
-
 @service("check_overdue_issues")
 def check_overdue_issues(ctx: ServiceContext) -> dict:
     """Open issues whose due date has passed (due today is not overdue yet)."""
@@ -32,7 +25,7 @@ def check_overdue_issues(ctx: ServiceContext) -> dict:
     rows = ctx.conn.execute(sa.select(t.issues).where(i.status.in_(OPEN_ISSUE) & (i.due_date < ctx.today))).mappings().all()
     for r in rows:
         k = (ctx.today - as_date(r["due_date"])).days
-        ctx.raise_alert("ISSUE_OVERDUE", target_id=r["id"], level=overdue_issue_level(k), prefix="IO",
+        ctx.raise_alert("ISSUE_OVERDUE", target_id=r["id"], level=lateness_level(k), prefix="IO",
                         title=f"问题逾期预警：{r['title']}", target_no=r["issue_no"], target_name=r["title"],
                         project_id=r["project_id"], content=f"问题已逾期 {k} 天，要求完成日期 {r['due_date']}，当前状态 {r['status']}",
                         trigger_value=k, threshold_value=0, recipients=[r["assignee_id"], ctx.pm_of(r["project_id"])])

@@ -272,7 +272,7 @@ def daily_spec_match_check(ctx: ServiceContext) -> dict:
                 trigger_value=score, threshold_value=80,
                 data={"spec_requirement_id": spec["id"], "material_name": spec["material_name"],
                       "required_spec": spec["specification"], "match_score": score, "differences": diffs})
-        ctx.conn.execute(sa.insert(t.spec_match_records).values(
+        ctx.conn.execute(sa.insert(t.spec_match_records), dict(
             project_id=line["project_id"], spec_requirement_id=spec["id"], match_type=match_type,
             match_target_id=line["id"], match_status=status, match_score=score, differences=diffs, alert_id=alert_id))
         ctx.wrote("spec_match_records")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -146,12 +145,10 @@ def run_ecn_scheduler(ctx: ServiceContext) -> dict:
             tk.status.in_(("PENDING", "IN_PROGRESS")) & (tk.planned_end < ctx.today))).mappings():
         items.append((r["ecn_id"], r["assignee_id"], (ctx.today - as_date(r["planned_end"])).days, f"执行任务 {r['task_name']}"))
     sent = 0
-    by_user = defaultdict(int)
     for ecn_id, user, days, what in items:
         ecn_no = (ecns.get(ecn_id) or {}).get("ecn_no", str(ecn_id))
         if ctx.notice(user, "ECN_OVERDUE_ALERT", f"ECN超时提醒：{ecn_no}", f"{what} 已超时 {days:.0f} 天",
                       source_type="ecn", source_id=ecn_id, priority="URGENT" if days > 7 else "HIGH",
                       link=f"/ecns?ecnId={ecn_id}", extra={"category": "ecn", "item": what}):
             sent += 1
-            by_user[user] += 1
     return {"overdue_items": len(items), "notified": sent, "approvals_flagged": len(overdue_approvals)}

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from yd_platform.pms import schema as t
-from yd_platform.pms.context import ServiceContext, as_date
+from yd_platform.pms.context import ServiceContext, as_date, lateness_level
 from yd_platform.pms.services import service
 
 MONTH_HOURS = 176.0
@@ -106,20 +106,13 @@ def check_milestone_risk_alerts(ctx: ServiceContext) -> dict:
     return {"checked": len(rows), "at_risk": alerted}
 
 
-def task_delay_level(days_late: int) -> str:
-    """A week late is the worst case (the old code ranked 3-6 days above 7+)."""
-    if days_late >= 7:
-        return "URGENT"
-    return "CRITICAL" if days_late >= 3 else "WARNING"
-
-
 @service("check_task_delay_alerts")
 def check_task_delay_alerts(ctx: ServiceContext) -> dict:
     k = t.tasks.c
     rows = ctx.conn.execute(sa.select(t.tasks).where(k.status.not_in(("DONE", "CANCELLED")) & (k.plan_end < ctx.today))).mappings().all()
     for r in rows:
         late = (ctx.today - as_date(r["plan_end"])).days
-        ctx.raise_alert("TASK_DELAY", target_id=r["id"], level=task_delay_level(late), prefix="TD",
+        ctx.raise_alert("TASK_DELAY", target_id=r["id"], level=lateness_level(late), prefix="TD",
                         title=f"任务延期：{r['task_name']}", target_no=r["task_name"], target_name=r["task_name"],
                         project_id=r["project_id"], content=f"任务 {r['task_name']} 计划 {r['plan_end']} 完成，已延期 {late} 天",
                         trigger_value=late, threshold_value=0, recipients=[r["owner_id"], ctx.pm_of(r["project_id"])],
