@@ -201,3 +201,68 @@ def _json(resp: requests.Response) -> dict:
 def _error_text(resp: requests.Response) -> str:
     body = _json(resp)
     return str(body.get("errorMessage") or body.get("message") or resp.text[:200])
+
+
+def s3_source(endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool) -> dict:
+    """The catalog entry of the MinIO source `minio`, so tables read as minio.<bucket>.ods.…"""
+    return {
+        "entityType": "source", "name": "minio", "type": "S3",
+        "config": {
+            "accessKey": access_key, "accessSecret": secret_key, "secure": secure,
+            "compatibilityMode": True, "rootPath": "/", "whitelistedBuckets": [bucket],
+            "propertyList": [{"name": "fs.s3a.endpoint", "value": endpoint},
+                             {"name": "fs.s3a.path.style.access", "value": "true"}],
+        },
+        "metadataPolicy": {"autoPromoteDatasets": True},
+    }
+
+
+def bootstrap(client: DremioClient, source: dict, wait_seconds: float = 600.0) -> list[str]:
+    """First start of the stack's Dremio: wait for it, create its first user (the
+    configured one) when it has none, and the MinIO source when missing. Says what it did."""
+    done: list[str] = []
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            if client._call("GET", "/apiv2/server_status").status_code == 200:
+                break
+        except DremioError:
+            pass
+        if time.monotonic() > deadline:
+            raise DremioTimeout(f"Dremio at {client.url} did not come up within {wait_seconds:g}s")
+        time.sleep(client.poll_seconds)
+    try:
+        client.login()
+    except DremioAuthError:
+        resp = client._call("PUT", "/apiv2/bootstrap/firstuser", json={
+            "userName": client.user, "firstName": "yd", "lastName": "platform", "email": f"{client.user}@localhost",
+            "createdAt": int(time.time() * 1000), "password": client._password})
+        if resp.status_code not in (200, 204):
+            raise DremioAuthError(f"Dremio at {client.url} rejected user {client.user!r} and would not create it "
+                                  f"as its first user (HTTP {resp.status_code}); check YD_DREMIO_USER/PASSWORD")
+        client.login()
+        done.append(f"created the first user {client.user}")
+    if client._authed("GET", f"/api/v3/catalog/by-path/{source['name']}").status_code == 404:
+        resp = client._authed("POST", "/api/v3/catalog", json=source)
+        if resp.status_code not in (200, 201):
+            raise DremioError(f"Dremio could not create the source {source['name']}: "
+                              f"HTTP {resp.status_code} {_error_text(resp)}")
+        done.append(f"created the source {source['name']}")
+    return done
+
+
+def bootstrap_from_env() -> list[str]:
+    """`python -m yd_platform.tables.dremio`: the docker stack's `dremio-init` service."""
+    from yd_platform.settings import env, env_flag
+
+    client = DremioClient(env("YD_DREMIO_URL", ""), env("YD_DREMIO_USER", ""), env("YD_DREMIO_PASSWORD", ""),
+                          poll_seconds=5.0)
+    source = s3_source(env("YD_MINIO_ENDPOINT", "minio:9000"), env("YD_MINIO_ACCESS_KEY", ""),
+                       env("YD_MINIO_SECRET_KEY", ""), env("YD_MINIO_BUCKET", "warehouse"),
+                       env_flag("YD_MINIO_SECURE", default=False))
+    return bootstrap(client, source)
+
+
+if __name__ == "__main__":
+    for line in bootstrap_from_env() or ["Dremio already set up"]:
+        print(line)

@@ -30,9 +30,19 @@ class FakeDremio:
     def dataset_id(quoted: str) -> str:
         return "ds-" + uuid.uuid5(uuid.NAMESPACE_URL, quoted).hex[:12]
 
+    fresh: bool = False                                 # no user yet: the first one may be created
+    sources: dict[str, dict] = field(default_factory=dict)
+
     def handle(self, method: str, path: str, headers, body: dict) -> tuple[int, dict]:
+        if method == "GET" and path == "/apiv2/server_status":
+            return 200, {"status": "OK"}
+        if method == "PUT" and path == "/apiv2/bootstrap/firstuser":
+            if not self.fresh:
+                return 400, {"errorMessage": "First user can only be created when no user is already registered"}
+            self.fresh, self.user, self.password = False, body["userName"], body["password"]
+            return 200, {"userName": self.user}
         if method == "POST" and path == "/apiv2/login":
-            if body.get("userName") == self.user and body.get("password") == self.password:
+            if not self.fresh and body.get("userName") == self.user and body.get("password") == self.password:
                 token = uuid.uuid4().hex
                 self.tokens.add(token)
                 return 200, {"token": token, "userName": self.user}
@@ -43,8 +53,13 @@ class FakeDremio:
         if not (session_ok or pat_ok):
             return 401, {"errorMessage": "Unauthorized"}
         self.calls.append(f"{method} {path.split('?')[0]}")
+        if method == "POST" and path == "/api/v3/catalog":
+            self.sources[body["name"]] = body
+            return 200, {**body, "id": uuid.uuid4().hex}
         if method == "GET" and path.startswith("/api/v3/catalog/by-path/"):
             parts = [unquote(p) for p in path[len("/api/v3/catalog/by-path/"):].split("/")]
+            if len(parts) == 1 and parts[0] in self.sources:
+                return 200, {"entityType": "source", "id": "src-" + parts[0], "name": parts[0]}
             quoted = ".".join(f'"{p}"' for p in parts)
             if quoted not in self.known_tables:
                 return 404, {"errorMessage": f"Could not find entity with path [{parts}]"}
@@ -99,6 +114,9 @@ def serve(fake: FakeDremio):
 
         def do_POST(self):  # noqa: N802
             self._answer("POST")
+
+        def do_PUT(self):  # noqa: N802
+            self._answer("PUT")
 
         def log_message(self, *args):
             pass

@@ -3,7 +3,7 @@
 import pytest
 
 from yd_platform.tables.dremio import (DremioAuthError, DremioClient, DremioDatasetMissing, DremioError,
-                                       DremioTimeout, dremio_path)
+                                       DremioTimeout, bootstrap_from_env, dremio_path)
 from yd_platform.tables.engine import TableEngineResource, table_engine_from_env
 from yd_platform_tests.tables.fake_dremio import FakeDremio, serve
 
@@ -138,3 +138,20 @@ def test_ods_stage_refreshes_dremio(dremio, catalog, instance, tmp_path):
     description = failure.step_failure_data.user_failure_data.description
     assert "partitions written, but refreshing the table failed" in description
     assert "rejected the login" in description and "nope" not in description
+
+
+def test_the_stacks_dremio_is_set_up_once(dremio, monkeypatch):
+    fake, url = dremio
+    fake.fresh = True  # a new Dremio: no user, no source
+    for name, value in {"YD_DREMIO_URL": url, "YD_DREMIO_USER": "yd", "YD_DREMIO_PASSWORD": "pw-1",
+                        "YD_MINIO_ENDPOINT": "minio:9000", "YD_MINIO_ACCESS_KEY": "ak", "YD_MINIO_SECRET_KEY": "sk",
+                        "YD_MINIO_BUCKET": "warehouse"}.items():
+        monkeypatch.setenv(name, value)
+    assert bootstrap_from_env() == ["created the first user yd", "created the source minio"]
+    config = fake.sources["minio"]["config"]
+    assert config["whitelistedBuckets"] == ["warehouse"] and {"name": "fs.s3a.endpoint", "value": "minio:9000"} \
+        in config["propertyList"]
+    assert bootstrap_from_env() == []  # a restart changes nothing
+    monkeypatch.setenv("YD_DREMIO_PASSWORD", "other")
+    with pytest.raises(DremioAuthError, match="would not create it as its first user"):
+        bootstrap_from_env()
