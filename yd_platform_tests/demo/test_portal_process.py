@@ -25,7 +25,7 @@ def _stats(url: str) -> dict:
 
 
 def _collect_once(catalog) -> None:
-    ds = catalog.dataset("erp", "store_data")
+    ds = catalog.dataset("erp", "goodscount")
     job = CollectJob(ds, period_for_tick(ds, date(2025, 10, 2)), "erp_main", "erp_acc_01")
     collector_class("erp")(collector_from_env()).collect(job)
 
