@@ -114,3 +114,4 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
         yield waited
     finally:
         storage.free_concurrency_slot_for_step(run_id, step_key)
+        context.log.info(f"released pool {pool}")
