@@ -64,10 +64,14 @@ def _frames(client, prefix: str, pattern: re.Pattern) -> list[tuple[tuple[str, .
 def load_results_and_awards(client) -> tuple[pd.DataFrame, pd.DataFrame]:
     results, awards = [], []
     for (month, city), frame in _frames(client, f"{store.PREFIX}/rewards/", PARTITION_RE):
-        results.append(frame.assign(month=month, city=city))
         award_frame = store.read_frame(client, store.awards_key(month, city))
         if award_frame is not None and len(award_frame):
             awards.append(award_frame)
+        if "reward_total" not in frame:  # written before per-contract totals were kept
+            per_contract = award_frame.groupby("contract_id")["reward"].sum() if award_frame is not None \
+                and len(award_frame) else pd.Series(dtype=float)
+            frame = frame.assign(reward_total=frame["contract_id"].map(per_contract).fillna(0.0))
+        results.append(frame.assign(month=month, city=city))
     empty_results = pd.DataFrame(columns=["month", "city", "person", "housekeeper", "provider", "amount",
                                           "counted_amount", "person_amount", "reward_total", "reward_names",
                                           "gap_text", "signed_at", "contract_id"])

@@ -133,7 +133,6 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
             [r.__dict__ for r in results], columns=list(ContractResult.__dataclass_fields__)))
         uri = store.write_frame(client, store.awards_key(month, city), pd.DataFrame(
             [a.__dict__ for a in awards], columns=list(Award.__dataclass_fields__)))
-        prizes = rules.prize_table() if rules else {}
         check = dg.AssetCheckResult(
             check_name=RULES_CHECK, passed=rules is not None or frame.empty,
             severity=dg.AssetCheckSeverity.WARN,
@@ -143,7 +142,7 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(check_results=[check], metadata={
             "rules": "configured" if rules else "none for this city and month",
             "awards": len(awards), "reward_total_yuan": float(sum(a.reward for a in awards)),
-            "uri": uri, "rewards_per_person": dg.MetadataValue.md(reports.rewards_per_person(results, prizes)),
+            "uri": uri, "rewards_per_person": dg.MetadataValue.md(reports.rewards_per_person(results)),
         })
 
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=month_city, deps=[rewards],

@@ -65,3 +65,16 @@ def test_standings_add_up_to_the_awards(seeded_home):
     notices = d.notices_by_status(data)
     assert list(notices.columns) == ["城市", "月份", "已发送", "待发送", "发送中(未确认)", "失败", "未配置机器人"]
     assert d.violations_per_day(data).sum().sum() == len(data.violations)
+
+
+def test_results_written_before_per_contract_totals_take_them_from_the_awards(tmp_path, seeded_home):
+    home, _ = seeded_home
+    client = LocalObjectStore(tmp_path / "objects")
+    for key in ("incentives/rewards/month=2025-04/city=BJ/rewards.parquet",
+                "incentives/rewards/month=2025-04/city=BJ/awards.parquet"):
+        frame = pd.read_parquet(home / "objects" / key)
+        if key.endswith("rewards.parquet"):
+            frame = frame.drop(columns=["reward_total"])
+        client.put_bytes(key, frame.to_parquet(index=False))
+    results, awards = d.load_results_and_awards(client)
+    assert results["reward_total"].sum() == awards["reward"].sum() > 0
