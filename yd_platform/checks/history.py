@@ -1,36 +1,31 @@
-"""Earlier partitions of a dataset, for volume comparison and period-over-period rules."""
+"""Earlier partitions of a dataset, for volume comparison and period-over-period rules.
+
+The arithmetic is the dataset's own partitions definition (`time_partitions`): the
+partition before a key is the window Dagster has before it, so a weekly key is always a
+real week's key and nothing before the dataset's first partition is asked for.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from yd_platform.catalog import Cadence, DatasetSpec
-from yd_platform.catalog.periods import period_from_key
-
-
-def previous_key(ds: DatasetSpec, key: str) -> str | None:
-    """The partition right before `key`, or None before the dataset's start date."""
-    period = period_from_key(ds.cadence, key)
-    if ds.cadence is Cadence.daily:
-        start = period.start - timedelta(days=1)
-    elif ds.cadence is Cadence.weekly:
-        start = period.start - timedelta(days=7)
-    else:
-        start = (period.start - timedelta(days=1)).replace(day=1)
-    first = ds.start_date.replace(day=1) if ds.cadence is Cadence.monthly else ds.start_date
-    last_day = start + timedelta(days=6) if ds.cadence is Cadence.weekly else start
-    if last_day < first:
-        return None
-    return start.strftime("%Y-%m") if ds.cadence is Cadence.monthly else start.isoformat()
+from yd_platform.catalog import DatasetSpec
+from yd_platform.pipeline.partitions import time_partitions
 
 
 def previous_keys(ds: DatasetSpec, key: str, count: int) -> list[str]:
-    """Up to `count` partitions before `key`, nearest first."""
+    """Up to `count` partition keys before `key`, nearest first."""
+    partitions = time_partitions(ds)
+    start = partitions.time_window_for_partition_key(key).start
     out: list[str] = []
-    current: str | None = key
     while len(out) < count:
-        current = previous_key(ds, current)
-        if current is None:
+        window = partitions.get_prev_partition_window(start)
+        if window is None:
             break
-        out.append(current)
+        out.append(partitions.get_partition_key_for_timestamp(window.start.timestamp()))
+        start = window.start
     return out
+
+
+def previous_key(ds: DatasetSpec, key: str) -> str | None:
+    """The partition right before `key`, or None before the dataset's first partition."""
+    keys = previous_keys(ds, key, 1)
+    return keys[0] if keys else None
