@@ -60,7 +60,6 @@ def run_service(service_id: str, engine: sa.Engine, *, now: datetime | str | Non
     func = service_function(svc.id)
     when = local_now(now, config.timezone)
     emit = emit or (lambda line: None)
-    emit(log_line("job_run_start", svc))
     started = time.perf_counter()
     try:
         with engine.begin() as conn:
