@@ -1,9 +1,13 @@
-"""`yd-platform metrics`: Prometheus text from the Dagster instance (print once, or serve)."""
+"""`yd-platform metrics`: Prometheus metrics of the Dagster instance (print once, or serve).
+
+Serving uses `prometheus_client`'s own HTTP server; the collector behind it keeps what it
+read, so each scrape reads only the runs and check evaluations that changed since.
+"""
 
 from __future__ import annotations
 
 import argparse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
 
 
 def _code_location():
@@ -18,44 +22,33 @@ def _code_location():
     return load_catalog(), defs.resolve_asset_graph().asset_check_keys
 
 
-def _render(catalog, check_keys) -> str:
+def _instance():
     import dagster as dg
 
     from yd_platform.cli.up import embedded_dagster_home
-    from yd_platform.notify.metrics import render_metrics
 
     embedded_dagster_home()  # DAGSTER_HOME when set, else the embedded default's instance
-    with dg.DagsterInstance.get() as instance:
-        return render_metrics(instance, catalog, check_keys)
-
-
-def serve(host: str, port: int) -> None:
-    catalog, check_keys = _code_location()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server API
-            if self.path.split("?")[0] not in ("/", "/metrics"):
-                self.send_error(404)
-                return
-            body = _render(catalog, check_keys).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    print(f"serving Prometheus metrics on http://{host}:{port}/metrics")
-    ThreadingHTTPServer((host, port), Handler).serve_forever()
+    return dg.DagsterInstance.get()
 
 
 def metrics_cmd(args: argparse.Namespace) -> int:
-    if args.serve:
-        serve(args.host, args.serve)
-    else:
-        print(_render(*_code_location()), end="")
+    from prometheus_client import generate_latest, start_http_server
+
+    from yd_platform.notify.metrics import registry_for
+
+    catalog, check_keys = _code_location()
+    with _instance() as instance:
+        registry, _ = registry_for(instance, catalog, check_keys, min_interval=args.min_interval)
+        if not args.serve:
+            print(generate_latest(registry).decode(), end="")
+            return 0
+        server, thread = start_http_server(args.serve, addr=args.host, registry=registry)
+        print(f"serving Prometheus metrics on http://{args.host}:{args.serve}/metrics", flush=True)
+        try:
+            threading.Event().wait()
+        finally:
+            server.shutdown()
+            thread.join(5)
     return 0
 
 
@@ -63,4 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("metrics", help="Prometheus metrics of runs, checks and datasets (DAGSTER_HOME instance)")
     cmd.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics on this port instead of printing")
     cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--min-interval", type=float, default=15.0, metavar="SECONDS",
+                     help="scrapes closer together than this get the previous figures (default 15)")
     cmd.set_defaults(func=metrics_cmd)

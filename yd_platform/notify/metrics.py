@@ -1,27 +1,38 @@
-"""Prometheus text exposition read from the Dagster instance.
+"""Prometheus metrics read from the Dagster instance, exposed through `prometheus_client`.
 
 Runs by job and status, run-duration percentiles over the last 1000 finished runs per job
 (linear interpolation at rank k = (n-1)p, as the old scheduler metrics did), check
 failures by asset and severity, and the last successful publish per dataset. The old
 `scheduler_job_*` names are kept as aliases so existing dashboards keep working.
+
+`InstanceCollector` is a `prometheus_client` collector that keeps what it read between
+scrapes: the first scrape reads every run once, later ones only the runs updated since
+(and only new check evaluations), so a scrape stays cheap with tens of thousands of
+runs. Scrapes closer together than `min_interval` seconds get the previous figures.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter, defaultdict
+from datetime import timedelta
 
 import dagster as dg
 from dagster import DagsterRunStatus
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from yd_platform.catalog import Catalog
 from yd_platform.notify.evaluations import evaluation_of
 from yd_platform.pipeline.assets import ods_key
 
 WINDOW_PER_JOB = 1000
-MAX_RUNS_READ = 50_000
 QUANTILES = (0.5, 0.95, 0.99)
 FAILED_CHECK_HISTORY = 1000
+CHECK_PAGE = 25
+# Runs whose update lands in the same instant as the previous read are read again.
+UPDATE_OVERLAP = timedelta(seconds=1)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -35,80 +46,126 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
-def _label(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class InstanceCollector:
+    """What the instance records, as metric families; register it in a CollectorRegistry."""
+
+    def __init__(self, instance: dg.DagsterInstance, catalog: Catalog, check_keys=(), min_interval: float = 15.0):
+        self.instance = instance
+        self.catalog = catalog
+        self.check_keys = list(check_keys)
+        self.min_interval = min_interval
+        self.runs: dict[str, tuple[str, str, float | None, float | None]] = {}
+        self.updated_after = None
+        self.checks: dict[dg.AssetCheckKey, dict[int, tuple[bool, str]]] = defaultdict(dict)
+        self.runs_read = 0  # run records read from storage so far (what a scrape costs)
+        self._families: list[Metric] = []
+        self._at = -math.inf
+
+    def collect(self):
+        if time.monotonic() - self._at >= self.min_interval:
+            self._read_runs()
+            self._read_checks()
+            self._families = [*self._run_families(), self._check_family(), self._freshness_family()]
+            self._at = time.monotonic()
+        return iter(self._families)
+
+    # ---- reading, incrementally -------------------------------------------------------
+    def _read_runs(self) -> None:
+        since = self.updated_after - UPDATE_OVERLAP if self.updated_after else None
+        records = self.instance.get_run_records(dg.RunsFilter(updated_after=since) if since else None,
+                                                order_by="update_timestamp", ascending=True)
+        self.runs_read += len(records)
+        for rec in records:
+            run = rec.dagster_run
+            self.runs[run.run_id] = (run.job_name, run.status.value, rec.start_time, rec.end_time)
+            if self.updated_after is None or rec.update_timestamp > self.updated_after:
+                self.updated_after = rec.update_timestamp
+
+    def _read_checks(self) -> None:
+        storage = self.instance.event_log_storage
+        for key in self.check_keys:
+            known = self.checks[key]
+            cursor, limit = None, (CHECK_PAGE if known else FAILED_CHECK_HISTORY)
+            while True:
+                page = storage.get_asset_check_execution_history(key, limit=limit, cursor=cursor)
+                fresh = [r for r in page if r.id not in known]
+                for record in fresh:
+                    evaluation = evaluation_of(record)
+                    if evaluation is not None:
+                        known[record.id] = (not evaluation.passed, evaluation.severity.value)
+                if len(fresh) < len(page) or len(page) < limit or len(known) >= FAILED_CHECK_HISTORY:
+                    break
+                cursor = page[-1].id
+            for old in sorted(known)[:-FAILED_CHECK_HISTORY]:
+                del known[old]
+
+    # ---- families ---------------------------------------------------------------------
+    def _run_families(self) -> list[Metric]:
+        by_status: Counter = Counter()
+        finished: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for job, status, start, end in self.runs.values():
+            by_status[(job, status)] += 1
+            if start and end:
+                finished[job].append((end, end - start))
+        runs = CounterMetricFamily("yd_runs", "Dagster runs by job and status.", labels=["job", "status"])
+        for (job, status), n in sorted(by_status.items()):
+            runs.add_metric([job, status], n)
+        durations = Metric("yd_run_duration_seconds",
+                           f"Run duration percentiles over the last {WINDOW_PER_JOB} finished runs per job.", "summary")
+        last = GaugeMetricFamily("scheduler_job_last_duration_ms",
+                                 "Alias: duration of the latest finished run per job.", labels=["job_id"])
+        for job, ends in sorted(finished.items()):
+            latest = sorted(ends, reverse=True)[:WINDOW_PER_JOB]
+            values = [seconds for _, seconds in latest]
+            for q in QUANTILES:
+                durations.add_sample("yd_run_duration_seconds", {"job": job, "quantile": f"{q:g}"},
+                                     percentile(values, q))
+            durations.add_sample("yd_run_duration_seconds_count", {"job": job}, len(values))
+            durations.add_sample("yd_run_duration_seconds_sum", {"job": job}, sum(values))
+            last.add_metric([job], round(latest[0][1] * 1000, 3))
+        jobs = sorted({job for job, _ in by_status})
+        success = CounterMetricFamily("scheduler_job_success", "Alias: successful runs per job.", labels=["job_id"])
+        failure = CounterMetricFamily("scheduler_job_failure", "Alias: failed runs per job.", labels=["job_id"])
+        for job in jobs:
+            success.add_metric([job], by_status[(job, DagsterRunStatus.SUCCESS.value)])
+            failure.add_metric([job], by_status[(job, DagsterRunStatus.FAILURE.value)])
+        return [runs, durations, success, failure, last]
+
+    def _check_family(self) -> Metric:
+        failures: Counter = Counter()
+        for key, known in self.checks.items():
+            for failed, severity in known.values():
+                if failed:
+                    failures[(key.asset_key.to_user_string(), severity)] += 1
+        family = CounterMetricFamily(
+            "yd_check_failures",
+            f"Failed check evaluations by asset and severity (last {FAILED_CHECK_HISTORY} per check).",
+            labels=["asset", "severity"])
+        for (asset, severity), n in sorted(failures.items()):
+            family.add_metric([asset, severity], n)
+        return family
+
+    def _freshness_family(self) -> Metric:
+        family = GaugeMetricFamily("yd_dataset_last_success_timestamp_seconds",
+                                   "Unix time of the latest ods materialization per dataset.", labels=["dataset"])
+        datasets = {ods_key(ds): f"{ds.platform}/{ds.code}" for ds in self.catalog.datasets()}
+        latest = self.instance.get_latest_materialization_events(list(datasets))
+        for key, name in datasets.items():
+            event = latest.get(key)
+            if event is not None:
+                family.add_metric([name], event.timestamp)
+        return family
 
 
-def _line(name: str, labels: dict[str, str], value: float) -> str:
-    inner = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-    return f"{name}{{{inner}}} {value:g}" if inner else f"{name} {value:g}"
-
-
-def _header(out: list[str], name: str, kind: str, text: str) -> None:
-    out.append(f"# HELP {name} {text}")
-    out.append(f"# TYPE {name} {kind}")
-
-
-def run_metrics(instance: dg.DagsterInstance, out: list[str]) -> None:
-    records = instance.get_run_records(limit=MAX_RUNS_READ)  # newest first
-    by_status: Counter = Counter()
-    durations: dict[str, list[float]] = defaultdict(list)
-    last_duration: dict[str, float] = {}
-    for rec in records:
-        job = rec.dagster_run.job_name
-        status = rec.dagster_run.status.value
-        by_status[(job, status)] += 1
-        if rec.start_time and rec.end_time and len(durations[job]) < WINDOW_PER_JOB:
-            seconds = rec.end_time - rec.start_time
-            durations[job].append(seconds)
-            last_duration.setdefault(job, seconds)
-    _header(out, "yd_runs_total", "counter", "Dagster runs by job and status.")
-    out += [_line("yd_runs_total", {"job": j, "status": s}, n) for (j, s), n in sorted(by_status.items())]
-    _header(out, "yd_run_duration_seconds", "summary",
-            f"Run duration percentiles over the last {WINDOW_PER_JOB} finished runs per job.")
-    for job, values in sorted(durations.items()):
-        for q in QUANTILES:
-            out.append(_line("yd_run_duration_seconds", {"job": job, "quantile": f"{q:g}"}, percentile(values, q)))
-        out.append(_line("yd_run_duration_seconds_count", {"job": job}, len(values)))
-        out.append(_line("yd_run_duration_seconds_sum", {"job": job}, sum(values)))
-    jobs = sorted({j for j, _ in by_status})
-    _header(out, "scheduler_job_success_total", "counter", "Alias: successful runs per job.")
-    out += [_line("scheduler_job_success_total", {"job_id": j},
-                  by_status[(j, DagsterRunStatus.SUCCESS.value)]) for j in jobs]
-    _header(out, "scheduler_job_failure_total", "counter", "Alias: failed runs per job.")
-    out += [_line("scheduler_job_failure_total", {"job_id": j},
-                  by_status[(j, DagsterRunStatus.FAILURE.value)]) for j in jobs]
-    _header(out, "scheduler_job_last_duration_ms", "gauge", "Alias: duration of the latest finished run per job.")
-    out += [_line("scheduler_job_last_duration_ms", {"job_id": j}, round(d * 1000, 3))
-            for j, d in sorted(last_duration.items())]
-
-
-def check_metrics(instance: dg.DagsterInstance, check_keys, out: list[str]) -> None:
-    storage = instance.event_log_storage
-    failures: Counter = Counter()
-    for key in check_keys:
-        for record in storage.get_asset_check_execution_history(key, limit=FAILED_CHECK_HISTORY):
-            evaluation = evaluation_of(record)
-            if evaluation is not None and not evaluation.passed:
-                failures[(key.asset_key.to_user_string(), evaluation.severity.value)] += 1
-    _header(out, "yd_check_failures_total", "counter",
-            f"Failed check evaluations by asset and severity (last {FAILED_CHECK_HISTORY} per check).")
-    out += [_line("yd_check_failures_total", {"asset": a, "severity": s}, n) for (a, s), n in sorted(failures.items())]
-
-
-def freshness_metrics(instance: dg.DagsterInstance, catalog: Catalog, out: list[str]) -> None:
-    _header(out, "yd_dataset_last_success_timestamp_seconds", "gauge",
-            "Unix time of the latest ods materialization per dataset.")
-    for ds in catalog.datasets():
-        event = instance.get_latest_materialization_event(ods_key(ds))
-        if event is not None:
-            out.append(_line("yd_dataset_last_success_timestamp_seconds",
-                             {"dataset": f"{ds.platform}/{ds.code}"}, event.timestamp))
+def registry_for(instance: dg.DagsterInstance, catalog: Catalog, check_keys=(),
+                 min_interval: float = 15.0) -> tuple[CollectorRegistry, InstanceCollector]:
+    registry = CollectorRegistry()
+    collector = InstanceCollector(instance, catalog, check_keys, min_interval)
+    registry.register(collector)
+    return registry, collector
 
 
 def render_metrics(instance: dg.DagsterInstance, catalog: Catalog, check_keys=()) -> str:
-    out: list[str] = []
-    run_metrics(instance, out)
-    check_metrics(instance, check_keys, out)
-    freshness_metrics(instance, catalog, out)
-    return "\n".join(out) + "\n"
+    """The exposition text of one scrape."""
+    registry, _ = registry_for(instance, catalog, check_keys, min_interval=0)
+    return generate_latest(registry).decode()

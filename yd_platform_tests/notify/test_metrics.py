@@ -5,7 +5,10 @@ import math
 import dagster as dg
 
 from yd_platform.cli.main import main
-from yd_platform.notify.metrics import percentile, render_metrics
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from yd_platform.notify.metrics import percentile, registry_for, render_metrics
 
 
 def test_percentiles_linear_interpolation_at_rank_n_minus_1_p():
@@ -48,15 +51,34 @@ def test_render_counts_runs_checks_and_aliases(instance, catalog):
         asset_key=key, check_name="freshness", passed=False, severity=dg.AssetCheckSeverity.ERROR))
     instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=None))
     text = render_metrics(instance, catalog, [dg.AssetCheckKey(key, "freshness")])
-    assert 'yd_runs_total{job="good",status="SUCCESS"} 3' in text
-    assert 'yd_runs_total{job="bad",status="FAILURE"} 1' in text
-    assert 'scheduler_job_success_total{job_id="good"} 3' in text
-    assert 'scheduler_job_failure_total{job_id="bad"} 1' in text
-    assert 'yd_run_duration_seconds_count{job="good"} 3' in text
+    assert 'yd_runs_total{job="good",status="SUCCESS"} 3.0' in text
+    assert 'yd_runs_total{job="bad",status="FAILURE"} 1.0' in text
+    assert 'scheduler_job_success_total{job_id="good"} 3.0' in text
+    assert 'scheduler_job_failure_total{job_id="bad"} 1.0' in text
+    assert 'yd_run_duration_seconds_count{job="good"} 3.0' in text
     assert 'yd_run_duration_seconds{job="good",quantile="0.95"}' in text
     assert 'scheduler_job_last_duration_ms{job_id="good"}' in text
-    assert 'yd_check_failures_total{asset="pdd/badscore/badscore_ods",severity="ERROR"} 1' in text
+    assert 'yd_check_failures_total{asset="pdd/badscore/badscore_ods",severity="ERROR"} 1.0' in text
     assert 'yd_dataset_last_success_timestamp_seconds{dataset="pdd/badscore"}' in text
+    parsed = {f.name: f for f in text_string_to_metric_families(text)}
+    assert parsed["yd_run_duration_seconds"].type == "summary"
+    assert parsed["yd_runs"].type == "counter"
+
+
+def test_a_scrape_reads_only_what_changed(instance, catalog):
+    good, _ = _jobs()
+    for _ in range(5):
+        good.execute_in_process(instance=instance)
+    registry, collector = registry_for(instance, catalog, min_interval=0)
+    generate_latest(registry)
+    assert collector.runs_read == 5
+    generate_latest(registry)
+    assert collector.runs_read <= 5 + 1  # nothing new: at most the last update re-read
+    good.execute_in_process(instance=instance)
+    before = collector.runs_read
+    text = generate_latest(registry).decode()
+    assert 'yd_runs_total{job="good",status="SUCCESS"} 6.0' in text
+    assert collector.runs_read - before <= 2
 
 
 def test_metrics_command_prints_exposition(yd_home, monkeypatch, tmp_path, capsys):
