@@ -1,14 +1,18 @@
-"""User-tags benchmark: the one-pass engine vs a per-tag loop with merge, and the user_tags
-UPSERT vs MariaDB `LOAD DATA LOCAL INFILE`.
+"""User-tags benchmark: one real write path run after another on MariaDB, with baselines
+measured in the same run.
 
-    .venv/bin/python benchmarks/tags.py                      # 1M users x 10 tags, 100k upsert rows
-    .venv/bin/python benchmarks/tags.py --users 10000000     # 10M users
-    .venv/bin/python benchmarks/tags.py --users 50000 --upsert-rows 20000   # a quick run
-    .venv/bin/python benchmarks/tags.py --skip-upsert        # Spark part only
+    .venv/bin/python benchmarks/tags.py                       # 1M users x 10 tags, 10% change
+    .venv/bin/python benchmarks/tags.py --users 10000000      # 10M users
+    .venv/bin/python benchmarks/tags.py --users 50000         # a quick run
 
-The synthetic feature source is written to parquet first, then both engines read it, as
-the asset reads its feature source. The per-tag loop is the old system's shape: one Spark
-job per tag, then a union + group-by merge. Both must give the same result (checked).
+Steps: a synthetic feature source (parquet) of N users; the first run fills user_tags;
+the source changes for `--change` of the users; the measured run evaluates the 10 tags
+and merges the changed users (end to end, as the asset does); a rerun on the same data
+must write nothing. Baselines, each checked to have done the same work:
+- evaluation alone: the one-pass engine into Spark's `noop` sink, against a per-tag loop
+  (one job per tag, then union + group-by), results compared row for row;
+- the write: a plain `LOAD DATA LOCAL INFILE` of the very rows the run staged, into an
+  empty table of the same shape, counting the rows it loaded.
 MariaDB: 127.0.0.1:3306 root by default (--mysql-url); a scratch database is created and
 dropped. Not part of CI.
 """
@@ -16,9 +20,9 @@ dropped. Not part of CI.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
+import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -59,22 +63,24 @@ def benchmark_tags():
     ]
 
 
-def write_source(spark, users: int, path: str) -> None:
+def write_source(spark, users: int, path: str, shift: int = 0, every: int = 10) -> None:
+    """N users; with `shift`, every `every`-th user's age and messages move (their tags change)."""
     from pyspark.sql import functions as F
 
     cities = F.array(*[F.lit(c) for c in ("beijing", "shanghai", "shenzhen", "harbin", "chengdu")])
     channels = F.array(F.array(F.lit("app")), F.array(F.lit("web")), F.array(F.lit("app"), F.lit("mini")),
                        F.array(F.lit("web"), F.lit("mini")))
     idx = F.col("id")
+    moved = F.when(idx % every == 0, F.lit(shift)).otherwise(F.lit(0))
     (spark.range(users)
      .select(F.format_string("user_%09d", idx).alias("user_id"),
-             F.when(idx % 17 == 0, None).otherwise((idx * 7919) % 60 + 18).alias("age"),
+             F.when(idx % 17 == 0, None).otherwise((idx * 7919 + moved * 13) % 60 + 18).alias("age"),
              ((idx * 104729) % 10000 / 1.0).alias("amount"),
              F.when(idx % 23 == 0, None).otherwise(F.element_at(cities, (idx % 5 + 1).cast("int"))).alias("city"),
-             F.date_sub(F.lit(TODAY), (idx % 90).cast("int")).alias("last_login"),
+             F.date_sub(F.lit(TODAY), ((idx + moved) % 90).cast("int")).alias("last_login"),
              (idx % 10 == 0).alias("vip"),
              F.element_at(channels, (idx % 4 + 1).cast("int")).alias("channels"),
-             ((idx * 31) % 60).alias("messages"))
+             ((idx * 31 + moved * 7) % 60).alias("messages"))
      .write.mode("overwrite").parquet(path))
 
 
@@ -84,144 +90,163 @@ def per_tag_loop(source, tags):
 
     from yd_platform.tags.compile import rule_expression, source_types
 
-    parts = []
     types = source_types(source)
-    for tag in tags:
-        part = (source.filter(rule_expression(tag.rule, TODAY, types))
-                .select("user_id", F.lit(tag.tag_id).alias("tag_id")))
-        part = part.persist()
-        part.count()
-        parts.append(part)
-    merged = (reduce(lambda a, b: a.unionByName(b), parts)
-              .groupBy("user_id").agg(F.array_sort(F.collect_set("tag_id")).alias("tag_ids")))
-    table = merged.toArrow()
-    result = dict(zip(table.column("user_id").to_pylist(), table.column("tag_ids").to_pylist(), strict=True))
-    for part in parts:
-        part.unpersist()
-    return result
+    parts = [source.filter(rule_expression(t.rule, TODAY, types)).select("user_id", F.lit(t.tag_id).alias("tag_id"))
+             for t in tags]
+    return (reduce(lambda a, b: a.unionByName(b), parts)
+            .groupBy("user_id").agg(F.array_sort(F.collect_set("tag_id")).alias("tag_ids")))
 
 
-def spark_benchmark(users: int) -> None:
-    from yd_platform.tags.config import load_tags_config
-    from yd_platform.tags.engine import collect_tags, tag_users
-    from yd_platform.tags.spark import spark_session
-
-    spark = spark_session(load_tags_config())
-    tags = benchmark_tags()
-    with tempfile.TemporaryDirectory(prefix="yd-tags-bench-") as tmp:
-        path = str(Path(tmp, "features.parquet"))
-        started = time.perf_counter()
-        write_source(spark, users, path)
-        print(f"feature source: {users:,} users written to parquet in {time.perf_counter() - started:.1f}s")
-        source = spark.read.parquet(path)
-        source.count()  # warm-up: file listing and JIT, shared by both runs
-
-        started = time.perf_counter()
-        one_pass = collect_tags(tag_users(source, tags, TODAY))
-        one_pass_s = time.perf_counter() - started
-
-        started = time.perf_counter()
-        looped = per_tag_loop(source, tags)
-        loop_s = time.perf_counter() - started
-
-    if one_pass != looped:
-        raise SystemExit("the two engines disagree: benchmark invalid")
-    print(f"tags: {len(tags)}   tagged users: {len(one_pass):,}")
-    print(f"one-pass engine : {one_pass_s:8.2f}s")
-    print(f"per-tag loop    : {loop_s:8.2f}s")
-    print(f"ratio loop/one-pass: {loop_s / one_pass_s:.2f}x")
+def timed(action):
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
 
 
-def _rows(n: int, tag_ids: list[int]) -> dict[str, list[int]]:
-    return {f"user_{i:09d}": tag_ids[: 1 + i % len(tag_ids)] for i in range(n)}
+def jvm_peak_rss_mb(spark) -> float:
+    pid = spark.sparkContext._gateway.proc.pid
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def upsert_benchmark(rows: int, server_url: str) -> None:
-    import pymysql
-    import sqlalchemy as sa
+def python_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    from yd_platform.resources.app_db import engine_for
-    from yd_platform.tags.store import ensure_tables, save_tag
-    from yd_platform.tags.write import write_user_tags
 
-    name = f"yd_bench_{uuid.uuid4().hex[:8]}"
-    server = sa.create_engine(server_url)
-    with server.begin() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+def evaluation(spark, source, tags):
+    """(one-pass seconds, per-tag seconds) into the noop sink, after checking both agree."""
+    from pyspark.sql import functions as F
+
+    from yd_platform.tags.engine import tag_users
+
+    one = tag_users(source, tags, TODAY).select("user_id", F.col("tag_ids").cast("array<int>").alias("tag_ids"))
+    loop = per_tag_loop(source, tags).select("user_id", F.col("tag_ids").cast("array<int>").alias("tag_ids"))
+    differ = one.exceptAll(loop).count() + loop.exceptAll(one).count()
+    if differ:
+        raise SystemExit(f"the one-pass engine and the per-tag loop disagree on {differ} rows: benchmark invalid")
+    _, one_s = timed(lambda: one.write.format("noop").mode("overwrite").save())
+    _, loop_s = timed(lambda: loop.write.format("noop").mode("overwrite").save())
+    return one_s, loop_s
+
+
+def load_data_baseline(engine, files: list[Path], expected: int) -> float:
+    """Seconds of a plain LOAD DATA of the staged files into an empty table like user_tags."""
+    from yd_platform.tags import merge
+
+    conn = merge._mysql_connect(engine)
     try:
-        engine = engine_for(f"{server_url}/{name}?charset=utf8mb4")
-        ensure_tables(engine)
-        for tag_id in range(1, 9):
-            save_tag(engine, tag_id, f"tag {tag_id}", {"logic": "AND", "conditions": []})
-        now = datetime(2025, 10, 10, 8, 0, 0)
-        new = _rows(rows, list(range(1, 9)))
-
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE user_tags_load LIKE user_tags")
+        cur.execute("ALTER TABLE user_tags_load MODIFY created_time DATETIME NULL, "
+                    "MODIFY updated_time DATETIME NULL")
         started = time.perf_counter()
-        summary = write_user_tags(engine, new, range(1, 9), now=now, batch_size=1000)
-        insert_s = time.perf_counter() - started
-        changed = {u: ids[:-1] or [8] for u, ids in new.items()}
-        started = time.perf_counter()
-        summary2 = write_user_tags(engine, changed, range(1, 9), now=datetime(2025, 10, 11), batch_size=1000)
-        update_s = time.perf_counter() - started
-        started = time.perf_counter()
-        write_user_tags(engine, changed, range(1, 9), now=datetime(2025, 10, 12), batch_size=1000)
-        rerun_s = time.perf_counter() - started
-        print(f"upsert (insert {summary.inserted:,} rows): {insert_s:7.2f}s  {summary.inserted / insert_s:10,.0f} rows/s")
-        print(f"upsert (update {summary2.updated:,} rows): {update_s:7.2f}s  {summary2.updated / update_s:10,.0f} rows/s")
-        print(f"rerun, nothing changed ({rows:,} rows compared): {rerun_s:7.2f}s")
-        engine.dispose()
-
-        url = sa.make_url(server_url)
-        conn = pymysql.connect(host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
-                               password=url.password or "", database=name, local_infile=True, charset="utf8mb4")
-        try:
-            with conn.cursor() as cur:
-                cur.execute("CREATE TABLE user_tags_load LIKE user_tags")
-            with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False, newline="") as fh:
-                writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-                stamp = now.strftime("%Y-%m-%d %H:%M:%S")
-                for user, ids in new.items():
-                    details = {str(t): {"tag_name": f"tag {t}"} for t in ids}
-                    writer.writerow([user, json.dumps(ids), json.dumps(details), stamp, stamp])
-                tsv = fh.name
-            started = time.perf_counter()
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(f"LOAD DATA LOCAL INFILE '{tsv}' INTO TABLE user_tags_load "
-                                "FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' "
-                                "(user_id, tag_ids, tag_details, created_time, updated_time)")
-                conn.commit()
-            except pymysql.err.MySQLError as exc:
-                print(f"LOAD DATA LOCAL INFILE refused by the server ({exc}); enable local_infile "
-                      "on MariaDB (SET GLOBAL local_infile=1) to compare")
-                return
-            finally:
-                os.unlink(tsv)
-            load_s = time.perf_counter() - started
-            print(f"LOAD DATA LOCAL INFILE ({rows:,} rows, plain load, no merge): {load_s:7.2f}s  "
-                  f"{rows / load_s:10,.0f} rows/s")
-            print(f"ratio upsert-insert/load-data: {insert_s / load_s:.2f}x")
-        finally:
-            conn.close()
+        loaded = 0
+        for path in files:
+            cur.execute("LOAD DATA LOCAL INFILE %s INTO TABLE user_tags_load CHARACTER SET utf8mb4 "
+                        "FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' "
+                        "(user_id, tag_ids, tag_details)", (str(path),))
+            loaded += cur.rowcount
+        conn.commit()
+        seconds = time.perf_counter() - started
+        cur.execute("SELECT COUNT(*) FROM user_tags_load")
+        counted = cur.fetchone()[0]
     finally:
-        with server.begin() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-        server.dispose()
+        conn.close()
+    if not loaded == counted == expected:
+        raise SystemExit(f"LOAD DATA baseline loaded {loaded} rows ({counted} in the table), the run staged "
+                         f"{expected}: benchmark invalid")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1_000_000, help="synthetic users (default 1M)")
-    parser.add_argument("--upsert-rows", type=int, default=100_000, help="rows for the upsert benchmark")
+    parser.add_argument("--change", type=int, default=10, help="every Nth user's features change (default 10)")
     parser.add_argument("--mysql-url", default=os.environ.get("YD_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306"),
                         help="MariaDB server URL without database name")
-    parser.add_argument("--skip-upsert", action="store_true")
-    parser.add_argument("--skip-spark", action="store_true")
     args = parser.parse_args(argv)
-    if not args.skip_spark:
-        spark_benchmark(args.users)
-    if not args.skip_upsert:
-        upsert_benchmark(args.upsert_rows, args.mysql_url)
+
+    import sqlalchemy as sa
+
+    from yd_platform.resources.app_db import engine_for
+    from yd_platform.tags import write
+    from yd_platform.tags.config import load_tags_config
+    from yd_platform.tags.engine import evaluate
+    from yd_platform.tags.spark import spark_session
+    from yd_platform.tags.store import ensure_tables, save_tag
+
+    spark = spark_session(load_tags_config())
+    tags = benchmark_tags()
+    evaluated = [t.tag_id for t in tags]
+    name = f"yd_bench_{uuid.uuid4().hex[:8]}"
+    server = sa.create_engine(args.mysql_url)
+    with server.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    tmp = Path(tempfile.mkdtemp(prefix="yd-tags-bench-"))
+    staged: list[Path] = []
+    real_merge = write.merge_changed_rows
+
+    def keep_files(engine, files, expected, now, before_merge=None):
+        kept = tmp / "staged"
+        kept.mkdir(exist_ok=True)
+        staged[:] = [Path(shutil.copy(f, kept / f"{len(staged)}_{f.name}")) for f in files]
+        return real_merge(engine, files, expected, now, before_merge)
+
+    write.merge_changed_rows = keep_files
+    try:
+        engine = engine_for(f"{args.mysql_url}/{name}?charset=utf8mb4")
+        ensure_tables(engine)
+        for t in tags:
+            save_tag(engine, t.tag_id, t.tag_name, t.rule)
+        base, moved = str(tmp / "base.parquet"), str(tmp / "moved.parquet")
+        _, gen_s = timed(lambda: (write_source(spark, args.users, base),
+                                  write_source(spark, args.users, moved, shift=1, every=args.change)))
+        print(f"feature sources: 2 x {args.users:,} users written to parquet in {gen_s:.1f}s")
+
+        def run(path: str, now: datetime):
+            source = spark.read.parquet(path)
+            found = evaluate(source, tags, TODAY)
+            return timed(lambda: write.write_user_tags(spark, engine, found, evaluated, now=now,
+                                                       staging_dir=str(tmp)))
+
+        first, first_s = run(base, datetime(2025, 10, 10))
+        one_s, loop_s = evaluation(spark, spark.read.parquet(moved), tags)
+        summary, run_s = run(moved, datetime(2025, 10, 11))
+        rerun, rerun_s = run(moved, datetime(2025, 10, 12))
+        if rerun.statistics.changed:
+            raise SystemExit(f"the rerun on unchanged data wrote {rerun.statistics.changed} rows: benchmark invalid")
+        load_s = load_data_baseline(engine, staged, summary.statistics.changed)
+        engine.dispose()
+    finally:
+        write.merge_changed_rows = real_merge
+        with server.begin() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        server.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    s, secs = summary.statistics, summary.seconds
+    changed = s.changed
+    merge_s = secs.get("merge", 0.0)
+    print(f"cpu cores: {os.cpu_count()} (shared machine: other processes ran at the same time)")
+    print(f"users: {args.users:,}   tags: {len(tags)}   changed users: {changed:,} "
+          f"(inserted {s.inserted:,}, updated {s.updated:,})")
+    print(f"first run (empty user_tags, {first.statistics.inserted:,} rows inserted): {first_s:8.2f}s")
+    print(f"spark evaluation, one pass (noop sink) : {one_s:8.2f}s")
+    print(f"spark evaluation, per-tag loop         : {loop_s:8.2f}s   one-pass/per-tag speed-up: "
+          f"{loop_s / one_s:.2f}x")
+    print(f"end-to-end run (evaluate, compare, write): {run_s:8.2f}s")
+    print(f"  compare (read user_tags over JDBC, join, count): {secs.get('compare', 0):8.2f}s")
+    print(f"  export changed rows (Spark -> CSV)             : {secs.get('export', 0):8.2f}s")
+    print(f"  write (LOAD DATA into stage + one merge)       : {merge_s:8.2f}s   rows written: {changed:,}   "
+          f"{changed / merge_s if merge_s else 0:10,.0f} rows/s")
+    print(f"plain LOAD DATA of the same {changed:,} rows (counted): {load_s:8.2f}s   "
+          f"{changed / load_s:10,.0f} rows/s   write throughput = {load_s / merge_s if merge_s else 0:.0%} of it")
+    print(f"rerun on unchanged data: {rerun_s:8.2f}s, rows written: {rerun.statistics.changed}   "
+          f"rerun/evaluation: {rerun_s / one_s:.2f}x")
+    print(f"python peak RSS: {python_peak_rss_mb():8.0f} MB   JVM peak RSS: {jvm_peak_rss_mb(spark):8.0f} MB")
+    spark.stop()
     return 0
 
 

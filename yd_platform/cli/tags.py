@@ -104,10 +104,11 @@ def run_try(args: argparse.Namespace) -> int:
         return 2
     validation = validate_tags(tags, schema_kinds(users))
     problems += validation.problems
+    today = args.today or datetime.now(ZoneInfo(cfg.timezone)).date()
+    tagged = tag_users(users, validation.valid, today, problems=problems)
     for problem in problems:
         print(str(problem), file=sys.stderr)
-    today = args.today or datetime.now(ZoneInfo(cfg.timezone)).date()
-    result = collect_tags(tag_users(users, validation.valid, today))
+    result = collect_tags(tagged)
     for user in sorted(result):
         print(json.dumps({"user_id": user, "tag_ids": result[user]}, ensure_ascii=False))
     return 2 if problems else 0

@@ -64,6 +64,17 @@ def automation_condition(window_days: int) -> dg.AutomationCondition:
     ).with_label("new ODS partitions landed and passed their checks")
 
 
+def per_tag_metadata(rows: list[dict[str, object]]) -> dict[str, dg.MetadataValue]:
+    """The per-tag counts (JSON, so the HTTP API's task status shows them as they are) and
+    `tag_<id>_matched` per tag for the asset's plots."""
+    if not rows:
+        return {}
+    meta: dict[str, dg.MetadataValue] = {"per_tag": dg.MetadataValue.json(rows)}
+    for row in rows:
+        meta[f"tag_{row['tag_id']}_matched"] = dg.MetadataValue.int(int(row["users_matched"]))
+    return meta
+
+
 def build_user_tags_asset(cfg: TagsConfig, catalog: Catalog) -> dg.AssetsDefinition:
     sources = [catalog.dataset(*entry.platform_code) for entry in cfg.source.datasets]
 
@@ -86,6 +97,6 @@ def build_user_tags_asset(cfg: TagsConfig, catalog: Catalog) -> dg.AssetsDefinit
             raise dg.Failure(description=str(exc)) from exc
         for problem in report.problems:
             context.log.warning(f"rule skipped: {problem}")
-        return dg.MaterializeResult(metadata=report.as_metadata())
+        return dg.MaterializeResult(metadata={**report.as_metadata(), **per_tag_metadata(report.per_tag())})
 
     return user_tags

@@ -42,21 +42,24 @@ def compile_tags(tags: list[TagRule], today: date, types: dict,
     return compiled
 
 
-def tag_users(source: DataFrame, tags: list[TagRule], today: date,
-              user_ids: Iterable[str] | None = None,
-              problems: list[RuleProblem] | None = None) -> DataFrame:
-    """user_id, tag_ids (ascending) for every user matching at least one of `tags`."""
+def evaluate(source: DataFrame, tags: list[TagRule], today: date, user_ids: Iterable[str] | None = None,
+             problems: list[RuleProblem] | None = None) -> DataFrame:
+    """user_id, tag_ids (ascending, possibly empty) for every user of the source (or `user_ids`)."""
     source = restrict_users(source, user_ids)
     compiled = compile_tags(tags, today, source_types(source), problems)
     if not compiled:
         return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
                              F.array().cast("array<int>").alias("tag_ids")).limit(0)
     matched = F.array(*[F.when(expr, F.lit(tag_id)) for tag_id, expr in compiled])
-    return (
-        source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
-                      F.array_sort(F.array_compact(matched)).alias("tag_ids"))
-        .filter(F.size("tag_ids") > 0)
-    )
+    return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
+                         F.array_compact(matched).alias("tag_ids"))
+
+
+def tag_users(source: DataFrame, tags: list[TagRule], today: date,
+              user_ids: Iterable[str] | None = None,
+              problems: list[RuleProblem] | None = None) -> DataFrame:
+    """user_id, tag_ids (ascending) for every user matching at least one of `tags`."""
+    return evaluate(source, tags, today, user_ids, problems).filter(F.size("tag_ids") > 0)
 
 
 def collect_tags(result: DataFrame) -> dict[str, list[int]]:

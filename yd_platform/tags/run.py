@@ -20,7 +20,7 @@ from yd_platform.catalog import Catalog
 from yd_platform.settings import env
 from yd_platform.tags.compile import schema_kinds
 from yd_platform.tags.config import TagsConfig
-from yd_platform.tags.engine import collect_tags, tag_users
+from yd_platform.tags.engine import evaluate
 from yd_platform.tags.features import build_feature_source
 from yd_platform.tags.rules import validate_tags
 from yd_platform.tags.store import load_tags
@@ -54,7 +54,12 @@ class TagRunReport:
     problems: list[str] = field(default_factory=list)
     unknown_tag_ids: list[int] = field(default_factory=list)
     files_read: dict[str, int] = field(default_factory=dict)
+    tag_names: dict[int, str] = field(default_factory=dict)
     summary: WriteSummary | None = None
+
+    def per_tag(self) -> list[dict[str, object]]:
+        """Per evaluated tag: users matched, hit rate, users added and removed by this run."""
+        return self.summary.per_tag(self.tag_names) if self.summary else []
 
     def as_metadata(self) -> dict[str, object]:
         meta: dict[str, object] = {
@@ -90,12 +95,15 @@ def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Cat
     with tempfile.TemporaryDirectory(prefix="yd-tags-", dir=staging_root()) as staging:
         source, report.files_read = build_feature_source(spark, cfg, catalog, store, today, Path(staging))
         validation = validate_tags(tags, schema_kinds(source))
-        report.problems = [str(p) for p in validation.problems]
-        if not validation.valid:
+        problems = list(validation.problems)
+        found = evaluate(source, validation.valid, today, user_ids or None, problems)
+        report.problems = [str(p) for p in problems]
+        failed = {p.tag_id for p in problems}
+        report.evaluated_tag_ids = [t.tag_id for t in validation.valid if t.tag_id not in failed]
+        if not report.evaluated_tag_ids:
             raise TagRunError("every selected rule is invalid: " + "; ".join(report.problems))
-        report.evaluated_tag_ids = [t.tag_id for t in validation.valid]
-        result = collect_tags(tag_users(source, validation.valid, today, user_ids or None))
-    report.summary = write_user_tags(engine, result, report.evaluated_tag_ids, user_ids or None,
-                                     batch_size=cfg.write.batch_size)
+        report.tag_names = {t.tag_id: t.tag_name for t in tags}
+        report.summary = write_user_tags(spark, engine, found, report.evaluated_tag_ids, user_ids or None,
+                                         staging_dir=staging)
     log(f"{report.mode}: tags {report.evaluated_tag_ids} -> {report.summary.as_metadata()}")
     return report

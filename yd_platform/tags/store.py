@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from yd_platform.tags.rules import TagRule, parse_rule
 
+USER_ID_LENGTH = 100
 metadata = sa.MetaData()
 _id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -49,7 +50,7 @@ tag_rules = sa.Table(
 user_tags = sa.Table(
     "user_tags", metadata,
     sa.Column("id", _id, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.String(100), nullable=False),
+    sa.Column("user_id", sa.String(USER_ID_LENGTH), nullable=False),
     sa.Column("tag_ids", sa.JSON, nullable=False),
     sa.Column("tag_details", sa.JSON),
     sa.Column("created_time", sa.DateTime, nullable=False),
@@ -58,9 +59,31 @@ user_tags = sa.Table(
 )
 
 
+def byte_collation(conn: sa.Connection) -> str:
+    """A binary NO PAD collation of utf8mb4 on this server: user ids compare byte for byte,
+    case and trailing spaces included (plain utf8mb4_bin still pads on MariaDB)."""
+    return "utf8mb4_nopad_bin" if conn.dialect.is_mariadb else "utf8mb4_0900_bin"
+
+
+def _binary_user_ids(engine: sa.Engine) -> None:
+    """Give user_tags.user_id the byte-for-byte collation; tables made with the server's
+    default collation (case- and trailing-space-insensitive) are altered in place."""
+    with engine.begin() as conn:
+        current = conn.execute(sa.text(
+            "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            "AND TABLE_NAME = 'user_tags' AND COLUMN_NAME = 'user_id'")).scalar()
+        wanted = byte_collation(conn)
+        if current != wanted:
+            conn.execute(sa.text(f"ALTER TABLE user_tags MODIFY user_id VARCHAR({USER_ID_LENGTH}) "
+                                 f"CHARACTER SET utf8mb4 COLLATE {wanted} NOT NULL"))
+
+
 def ensure_tables(engine: sa.Engine) -> None:
-    """Create the tag tables that are missing (safe to call on every run)."""
+    """Create the tag tables that are missing and bring user_tags.user_id to a binary
+    collation on MariaDB/MySQL (safe to call on every run)."""
     metadata.create_all(engine, checkfirst=True)
+    if engine.dialect.name in ("mysql", "mariadb"):
+        _binary_user_ids(engine)
 
 
 def save_tag(engine: sa.Engine, tag_id: int, tag_name: str, rule: dict, category: str = "",
@@ -120,7 +143,8 @@ def tag_names(engine: sa.Engine) -> dict[int, str]:
 
 def read_user_tags(engine: sa.Engine, user_ids: Iterable[str] | None = None,
                    chunk: int = 1000) -> dict[str, dict]:
-    """user_id -> {"tag_ids", "tag_details", "created_time", "updated_time"} (all users, or `user_ids`)."""
+    """user_id -> {"tag_ids", "tag_details", "created_time", "updated_time"} (all users, or
+    `user_ids`), for a look at a few users; runs never load the table into Python."""
     cols = [user_tags.c.user_id, user_tags.c.tag_ids, user_tags.c.tag_details,
             user_tags.c.created_time, user_tags.c.updated_time]
     out: dict[str, dict] = {}
@@ -144,38 +168,6 @@ def _as_ids(value) -> list[int]:
 
         value = json.loads(value)
     return sorted(int(v) for v in value or [])
-
-
-def upsert_statement(engine: sa.Engine):
-    """INSERT … ON DUPLICATE KEY UPDATE (MariaDB) / ON CONFLICT DO UPDATE (SQLite).
-
-    created_time is never in the update list, so it keeps its first value.
-    """
-    name = engine.dialect.name
-    if name in ("mysql", "mariadb"):
-        from sqlalchemy.dialects.mysql import insert
-
-        stmt = insert(user_tags)
-        return stmt.on_duplicate_key_update(tag_ids=stmt.inserted.tag_ids, tag_details=stmt.inserted.tag_details,
-                                            updated_time=stmt.inserted.updated_time)
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-
-        stmt = insert(user_tags)
-        return stmt.on_conflict_do_update(index_elements=[user_tags.c.user_id],
-                                          set_={"tag_ids": stmt.excluded.tag_ids,
-                                                "tag_details": stmt.excluded.tag_details,
-                                                "updated_time": stmt.excluded.updated_time})
-    raise ValueError(f"user_tags upsert supports MariaDB/MySQL and SQLite, not {name!r}")
-
-
-def upsert_rows(engine: sa.Engine, rows: list[dict], batch_size: int = 1000) -> int:
-    """Write rows {user_id, tag_ids, tag_details, created_time, updated_time} in batches."""
-    stmt = upsert_statement(engine)
-    for i in range(0, len(rows), batch_size):
-        with engine.begin() as conn:
-            conn.execute(stmt, rows[i:i + batch_size])
-    return len(rows)
 
 
 def now_utc() -> datetime:

@@ -1,89 +1,141 @@
-"""Merge a run's result into user_tags without disturbing tags the run did not compute.
+"""Merge a run's result into user_tags with no per-user data in the Python process.
 
-For the tags evaluated in this run, membership is replaced; every other tag a user has
-stays (recomputing tag 3 never drops tag 5; a user who no longer matches tag 3 loses only
-tag 3). Only rows whose tag set changes are written, so `updated_time` moves only on a
-real change and a rerun on the same data writes nothing. A user who loses every tag
-keeps the row with `tag_ids = []` (and the original `created_time`).
+Under the user_tags write lock: Spark reads the current rows of the run's scope
+(`current`), joins them with the run's result and works out the merged tag sets and
+what changed (`diff`); the counts come back as one aggregated row; only the changed rows
+are written out (CSV part files in the run's staging folder) and the database stages
+them in bulk and merges them in one transaction (`merge`). A rerun on unchanged data
+reads and compares, and writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterable
+import time
+from functools import partial
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
+from yd_platform.tags.config import is_local_master
+from yd_platform.tags.current import current_user_tags, jdbc_options
+from yd_platform.tags.diff import RunStatistics, changed_rows, plan_changes, run_statistics
 from yd_platform.tags.lock import user_tags_writer
-from yd_platform.tags.store import ensure_tables, now_utc, read_user_tags, tag_names, upsert_rows
+from yd_platform.tags.merge import create_stage_table, drop_stage_table, merge_changed_rows, step
+from yd_platform.tags.store import ensure_tables, now_utc, tag_names
 
 
 @dataclass(frozen=True)
 class WriteSummary:
-    matched_users: int
-    inserted: int
-    updated: int
-    unchanged: int
+    statistics: RunStatistics
+    # seconds: Spark reading, joining and counting ("compare"), writing the changed rows
+    # out ("export"), the database staging and merging them ("merge")
+    seconds: dict[str, float] = field(default_factory=dict)
 
-    def as_metadata(self) -> dict[str, int]:
-        return {"matched_users": self.matched_users, "rows_inserted": self.inserted,
-                "rows_updated": self.updated, "rows_unchanged": self.unchanged}
+    @property
+    def inserted(self) -> int:
+        return self.statistics.inserted
 
+    @property
+    def updated(self) -> int:
+        return self.statistics.updated
 
-def _details(tag_ids: list[int], names: dict[int, str], previous: dict) -> dict[str, dict]:
-    out = {}
-    for tag_id in tag_ids:
-        old = previous.get(str(tag_id)) if isinstance(previous, dict) else None
-        name = names.get(tag_id) or (old or {}).get("tag_name") or ""
-        out[str(tag_id)] = {"tag_name": name}
-    return out
+    @property
+    def unchanged(self) -> int:
+        return self.statistics.unchanged
 
+    def as_metadata(self) -> dict[str, int | float]:
+        s = self.statistics
+        return {"users_evaluated": s.users_evaluated, "matched_users": s.users_matched,
+                "coverage": round(s.users_matched / s.users_evaluated, 4) if s.users_evaluated else 0.0,
+                "rows_inserted": s.inserted, "rows_updated": s.updated, "rows_unchanged": s.unchanged,
+                **{f"seconds_{k}": v for k, v in self.seconds.items()}}
 
-def plan_rows(new: dict[str, list[int]], existing: dict[str, dict], evaluated: set[int],
-              names: dict[int, str], now: datetime,
-              users_in_scope: set[str] | None = None) -> tuple[list[dict], WriteSummary]:
-    """The rows to upsert and what they amount to (pure: no database access)."""
-    candidates = set(new)
-    for user, row in existing.items():
-        if (users_in_scope is None or user in users_in_scope) and evaluated & set(row["tag_ids"]):
-            candidates.add(user)
-    rows, inserted, updated, unchanged = [], 0, 0, 0
-    for user in sorted(candidates):
-        found = set(new.get(user, ())) & evaluated
-        old_row = existing.get(user)
-        old = set(old_row["tag_ids"]) if old_row else set()
-        merged = sorted((old - evaluated) | found)
-        if old_row is None:
-            if not merged:
-                continue
-            inserted += 1
-            created = now
-        elif set(merged) == old:
-            unchanged += 1
-            continue
-        else:
-            updated += 1
-            created = old_row["created_time"]
-        rows.append({"user_id": user, "tag_ids": merged,
-                     "tag_details": _details(merged, names, old_row["tag_details"] if old_row else {}),
-                     "created_time": created, "updated_time": now})
-    return rows, WriteSummary(len(new), inserted, updated, unchanged)
+    def per_tag(self, names: dict[int, str] | None = None) -> list[dict[str, object]]:
+        """One row per evaluated tag: users matched, hit rate among the users evaluated,
+        users who gained and lost the tag in this run."""
+        s = self.statistics
+        return [{"tag_id": tag_id, "tag_name": (names or {}).get(tag_id, ""), "users_matched": c.matched,
+                 "hit_rate": round(c.matched / s.users_evaluated, 4) if s.users_evaluated else 0.0,
+                 "users_added": c.added, "users_removed": c.removed}
+                for tag_id, c in sorted(s.per_tag.items())]
 
 
-def write_user_tags(engine: sa.Engine, new: dict[str, list[int]], evaluated: Iterable[int],
+def write_csv(rows: DataFrame, folder: Path) -> list[Path]:
+    """The rows as CSV part files that LOAD DATA and Python's csv module read back exactly:
+    every field quoted, quotes doubled, no backslash escapes, spaces kept."""
+    (rows.write.mode("overwrite").option("quoteAll", True).option("escape", '"')
+     .option("ignoreLeadingWhiteSpace", False).option("ignoreTrailingWhiteSpace", False)
+     .option("lineSep", "\n").option("encoding", "UTF-8").csv(str(folder)))
+    return sorted(p for p in folder.glob("part-*") if p.stat().st_size > 0)
+
+
+def default_stage(spark: SparkSession, engine: sa.Engine) -> str:
+    """"jdbc" (executors write the changed rows into a staging table) for MariaDB/MySQL with
+    Spark on a cluster; "files" (CSV on the driver's disk, then LOAD DATA) otherwise."""
+    master = spark.sparkContext.master
+    return "jdbc" if engine.dialect.name != "sqlite" and not is_local_master(master) else "files"
+
+
+def _over_jdbc(rows: DataFrame, engine: sa.Engine, merge: Callable[..., None]) -> dict[str, float]:
+    table = create_stage_table(engine)
+    try:
+        started = time.perf_counter()
+        options = jdbc_options(engine)
+        with step("writing the changed rows from Spark into the staging table"):
+            (rows.write.format("jdbc").options(**options).option("url", options["url"] + "&rewriteBatchedStatements=true")
+             .option("dbtable", table).option("batchsize", "10000").option("isolationLevel", "NONE")
+             .mode("append").save())
+        exported = time.perf_counter() - started
+        started = time.perf_counter()
+        merge([], table=table)
+        return {"export": exported, "merge": time.perf_counter() - started}
+    finally:
+        drop_stage_table(engine, table)
+
+
+def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, evaluated: Iterable[int],
                     user_ids: Iterable[str] | None = None, now: datetime | None = None,
-                    batch_size: int = 1000) -> WriteSummary:
-    """Merge `new` (user -> matched tag ids among `evaluated`) into user_tags.
+                    staging_dir: str | Path | None = None,
+                    before_merge: Callable[[object], None] | None = None, stage: str | None = None) -> WriteSummary:
+    """Merge `found` (user_id, tag_ids: the evaluated tags each user of the scope matches,
+    possibly none) into user_tags.
 
-    `user_ids` limits the run to those users (task-users); otherwise every user is in
-    scope and users absent from `new` lose the evaluated tags. The read and the write
-    happen under the user_tags write lock, so concurrent runs merge one after the other.
+    `user_ids` limits the scope to those users (task-users); otherwise every user is in
+    scope and users absent from `found` lose the evaluated tags. Tags not in `evaluated`
+    are kept as they are. `stage`: "files" or "jdbc" (see `default_stage`).
     """
+    evaluated = sorted({int(t) for t in evaluated})
+    user_ids = sorted({str(u) for u in user_ids}) if user_ids else None
+    if user_ids:
+        found = found.filter(F.col("user_id").isin(user_ids))
     ensure_tables(engine)
-    scope = {str(u) for u in user_ids} if user_ids else None
-    with user_tags_writer(engine):
-        existing = read_user_tags(engine, scope)
-        rows, summary = plan_rows(new, existing, set(evaluated), tag_names(engine), now or now_utc(), scope)
-        upsert_rows(engine, rows, batch_size)
-    return summary
+    with user_tags_writer(engine), tempfile.TemporaryDirectory(prefix="yd-user-tags-", dir=staging_dir) as tmp:
+        folder = Path(tmp)
+        current = current_user_tags(spark, engine, folder, user_ids)
+        plan = plan_changes(found, current, evaluated, tag_names(engine)).persist(StorageLevel.MEMORY_AND_DISK)
+        seconds, started = {}, time.perf_counter()
+        try:
+            statistics = run_statistics(plan, evaluated)
+            seconds["compare"] = time.perf_counter() - started
+            if statistics.changed:
+                merge = partial(merge_changed_rows, engine, expected=statistics.changed, now=now or now_utc(),
+                                before_merge=before_merge)
+                if (stage or default_stage(spark, engine)) == "jdbc":
+                    seconds.update(_over_jdbc(changed_rows(plan), engine, merge))
+                else:
+                    started = time.perf_counter()
+                    files = write_csv(changed_rows(plan), folder / "changed")
+                    seconds["export"] = time.perf_counter() - started
+                    started = time.perf_counter()
+                    merge(files)
+                    seconds["merge"] = time.perf_counter() - started
+        finally:
+            plan.unpersist()
+    return WriteSummary(statistics, {k: round(v, 3) for k, v in seconds.items()})

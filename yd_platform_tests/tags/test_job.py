@@ -41,6 +41,12 @@ def meta(result):
     return {k: v.value for k, v in mat.metadata.items()}
 
 
+def per_tag_of(result):
+    """The run's per-tag table (users matched, hit rate, added, removed) by tag id."""
+    (mat,) = result.asset_materializations_for_node("user_tags")
+    return {row["tag_id"]: row for row in mat.metadata["per_tag"].data}
+
+
 def tags_of(engine):
     return {user: row["tag_ids"] for user, row in read_user_tags(engine).items()}
 
@@ -56,6 +62,11 @@ def test_three_launch_modes(setup):
     assert m["invalid_rules"] == 1
     assert m["rule_problems"].startswith("tag 4: $.conditions[0].field: unknown field 'income'")
     assert tags_of(engine) == {"b1": [1, 2, 3], "b3": [2, 3, 5]}
+    per_tag = per_tag_of(result)
+    assert {t: (r["users_matched"], r["users_added"], r["users_removed"]) for t, r in per_tag.items()} == {
+        1: (1, 1, 0), 2: (2, 2, 0), 3: (2, 2, 0), 5: (1, 1, 0)}
+    assert per_tag[5]["tag_name"] == "找过X" and m["tag_2_matched"] == 2
+    assert per_tag[2]["hit_rate"] == round(2 / m["users_evaluated"], 4) and m["matched_users"] == 2
     before = read_user_tags(engine)
     assert before["b3"]["tag_details"]["5"] == {"tag_name": "找过X"}
 
@@ -67,6 +78,7 @@ def test_three_launch_modes(setup):
     # task-tags: only tag 3 is recomputed (nobody chatted on 10-03); other tags stay
     result = launch(job, instance, today="2025-10-03", tag_ids=[3])
     assert meta(result)["mode"] == "task-tags" and meta(result)["rows_updated"] == 2
+    assert list(per_tag_of(result)) == [3] and per_tag_of(result)[3]["users_removed"] == 2
     assert tags_of(engine) == {"b1": [1, 2], "b3": [2, 5]}
 
     # task-users: every tag for b3 only; b1 is not touched

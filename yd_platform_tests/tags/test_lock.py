@@ -24,12 +24,15 @@ def engine(request, tmp_path):
         engine.dispose()
 
 
-def test_concurrent_runs_for_different_tags_keep_both(engine, monkeypatch):
+@pytest.mark.slow
+def test_concurrent_runs_for_different_tags_keep_both(engine, monkeypatch, spark):
+    from pyspark.sql import functions as F
+
     # Each run pauses between reading the current tags and writing its merge, the window
     # in which an unlocked second run would read the same rows and overwrite the first.
     # With the lock the first run waits here alone until the barrier gives up (2 s).
     both_read = threading.Barrier(2, timeout=2)
-    real_plan = write.plan_rows
+    real_plan = write.plan_changes
 
     def slow_plan(*args, **kwargs):
         try:
@@ -38,9 +41,12 @@ def test_concurrent_runs_for_different_tags_keep_both(engine, monkeypatch):
             pass
         return real_plan(*args, **kwargs)
 
-    monkeypatch.setattr(write, "plan_rows", slow_plan)
+    monkeypatch.setattr(write, "plan_changes", slow_plan)
+    found = spark.createDataFrame([(u, [1]) for u in USERS], "user_id string, tag_ids array<int>")
     with ThreadPoolExecutor(2) as pool:
-        runs = [pool.submit(write_user_tags, engine, {u: [tag] for u in USERS}, [tag]) for tag in (3, 5)]
+        runs = [pool.submit(write_user_tags, spark, engine,
+                            found.select("user_id", F.array(F.lit(tag)).alias("tag_ids")), [tag])
+                for tag in (3, 5)]
         for run in runs:
             run.result()
     rows = read_user_tags(engine)

@@ -1,0 +1,78 @@
+"""The current user_tags rows as a Spark DataFrame, read where they are.
+
+MariaDB/MySQL: Spark reads the table over JDBC (MariaDB Connector/J, Debian package
+`libmariadb-java`), in parallel ranges of the primary key, on the executors; the driver
+never holds the rows. SQLite (the embedded default, always with a local Spark): the rows
+are streamed in bounded batches into a parquet file in the run's staging folder.
+
+Columns: user_id, tag_ids (JSON text), tag_details (JSON text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import sqlalchemy as sa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from yd_platform.tags.store import user_tags
+
+JDBC_DRIVER = "org.mariadb.jdbc.Driver"
+# Spark quotes pushed-down string filters by doubling quotes only; without backslash escapes
+# that is exact for every user id.
+JDBC_SESSION_INIT = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
+COLUMNS = "user_id string, tag_ids string, tag_details string"
+BATCH_ROWS = 50_000
+
+
+def jdbc_options(engine: sa.Engine) -> dict[str, str]:
+    """Spark JDBC options for the app database of `engine` (MariaDB/MySQL)."""
+    url = engine.url
+    # the jdbc:mysql scheme selects Spark's MySQL dialect (backtick quoting); the MariaDB driver accepts it
+    return {"url": f"jdbc:mysql://{url.host or '127.0.0.1'}:{url.port or 3306}/{url.database}?permitMysqlScheme",
+            "driver": JDBC_DRIVER, "user": url.username or "root", "password": url.password or ""}
+
+
+def _jdbc_frame(spark: SparkSession, engine: sa.Engine, partitions: int) -> DataFrame:
+    with engine.connect() as conn:
+        low, high = conn.execute(sa.select(sa.func.min(user_tags.c.id), sa.func.max(user_tags.c.id))).one()
+    reader = (spark.read.format("jdbc").options(**jdbc_options(engine))
+              .option("dbtable", "(SELECT id, user_id, tag_ids, tag_details FROM user_tags) AS current_tags")
+              .option("sessionInitStatement", JDBC_SESSION_INIT).option("fetchsize", "10000"))
+    if low is not None and high > low:
+        reader = (reader.option("partitionColumn", "id").option("lowerBound", str(low))
+                  .option("upperBound", str(high + 1)).option("numPartitions", str(partitions)))
+    return reader.load().select(F.col("user_id").cast("string"), F.col("tag_ids").cast("string"),
+                                F.col("tag_details").cast("string"))
+
+
+def _sqlite_frame(spark: SparkSession, engine: sa.Engine, folder: Path, user_ids: list[str] | None) -> DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("user_id", pa.string()), ("tag_ids", pa.string()), ("tag_details", pa.string())])
+    query = sa.select(user_tags.c.user_id, sa.type_coerce(user_tags.c.tag_ids, sa.Text),
+                      sa.type_coerce(user_tags.c.tag_details, sa.Text))
+    queries = ([query.where(user_tags.c.user_id.in_(user_ids[i:i + 900])) for i in range(0, len(user_ids), 900)]
+               if user_ids is not None else [query])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "current.parquet"
+    with pq.ParquetWriter(path, schema) as writer, engine.connect() as conn:
+        for q in queries:
+            result = conn.execution_options(yield_per=BATCH_ROWS).execute(q)
+            for rows in result.partitions():
+                columns = list(zip(*rows, strict=True))
+                writer.write_table(pa.table([list(c) for c in columns], schema=schema))
+    return spark.read.schema(COLUMNS).parquet(str(path))
+
+
+def current_user_tags(spark: SparkSession, engine: sa.Engine, folder: Path,
+                      user_ids: Iterable[str] | None = None) -> DataFrame:
+    """user_tags as it is now (only `user_ids` when given)."""
+    wanted = sorted({str(u) for u in user_ids}) if user_ids else None
+    if engine.dialect.name == "sqlite":
+        return _sqlite_frame(spark, engine, folder, wanted)
+    frame = _jdbc_frame(spark, engine, max(2, spark.sparkContext.defaultParallelism))
+    return frame.filter(F.col("user_id").isin(wanted)) if wanted else frame
