@@ -1,7 +1,9 @@
-"""Collectors through real Chromium against the demo portal, run as Dagster jobs.
+"""Collectors through real Chromium against the demo portal, run as Dagster jobs:
+logins and sessions, challenges, retries, bad files, locks and slots, secrets.
 
-One portal serves the module; each test gets its own YD_HOME (sessions, object store)
-and resets the portal's switches and counters. Chromium is launched once and reused.
+One portal serves the session (conftest); each test gets its own YD_HOME (sessions,
+object store) and resets the portal's switches and counters. Chromium is launched
+once and reused. The per-dataset back-end flows are in test_flows.
 """
 
 from __future__ import annotations
@@ -27,49 +29,35 @@ import pytest
 from yd_platform.catalog.periods import period_for_tick
 from yd_platform.collect.browser import in_browser_thread, thread_browser
 from yd_platform.collect.errors import PermanentError, SessionExpired, TransientError
+from yd_platform.collect.framework import unix_bounds
 from yd_platform.collect.framework import CollectJob
 from yd_platform.collect.manual_login import manual_login
 from yd_platform.collect.registry import collector_class
 from yd_platform.collect.sessions import session_file
 from yd_platform.collect.settings import collector_from_env
 from yd_platform.definitions import build_definitions
-from yd_platform.demo.data import report_rows
-from yd_platform.demo.portal import DemoPortal
-from yd_platform.demo.portal_state import DEMO_PASSWORD, Faults
+from yd_platform.demo.portal_state import DEMO_PASSWORD
 from yd_platform.pipeline.jobs import collect_job_name
 from yd_platform.pipeline.partitions import raw_partition_key
 from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.core import object_store_from_env, shop_source_from_env
+from yd_platform_tests.collect.helpers import expected_rows
 
 pytestmark = pytest.mark.slow
 
 TICK = date(2025, 10, 4)  # a Saturday: weekly datasets tick too
 
 
-@pytest.fixture(scope="module")
-def portal(catalog):
-    with DemoPortal(catalog=catalog, secret=b"test-portal-secret") as p:
-        yield p
-
-
-@pytest.fixture
-def demo(yd_home, portal, monkeypatch):
-    portal.state.reset()
-    portal.state.faults = Faults(generation_seconds=0.2)
-    monkeypatch.setenv("YD_PORTAL_URL", portal.url)
-    monkeypatch.setenv("YD_PORTAL_DEMO", "1")
-    monkeypatch.setenv("YD_COLLECT_ATTEMPTS", "2")
-    monkeypatch.setenv("YD_COLLECT_BACKOFF_SECONDS", "0.1")
-    return portal
-
-
 @pytest.fixture
 def run(demo, instance, catalog):
     """Run the dataset's collect job for one shop (on `instance` unless `on` is given);
-    returns (result, store, period key)."""
-    defs = build_definitions(catalog)
+    returns (result, store, period key). The definitions are built with the environment
+    of the moment (the collector resource reads it), once per distinct environment."""
+    built: dict[tuple, dg.Definitions] = {}
 
     def _run(platform: str, dataset: str, shop: str, on: dg.DagsterInstance | None = None):
+        env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("YD_")))
+        defs = built.get(env) or built.setdefault(env, build_definitions(catalog))
         on = on or instance
         sync_shops(on, catalog, shop_source_from_env())
         ds = catalog.dataset(platform, dataset)
@@ -97,10 +85,10 @@ def _local(uri: str) -> Path:
 
 
 @pytest.mark.parametrize("platform, dataset, shop", [
-    ("pdd", "badscore", "pdd_flagship"),
-    ("tm", "kpi_weekly", "tm_home"),
+    ("pdd", "kpi_days", "pdd_flagship"),
+    ("tm", "kpi_self", "tm_home"),
     ("jd", "store_inventory", "jd_pop"),
-    ("erp", "store_data", "erp_main"),
+    ("erp", "goodscount", "erp_main"),
 ])
 def test_each_platform_downloads_its_report(run, demo, catalog, platform, dataset, shop):
     result, store, key = run(platform, dataset, shop)
@@ -111,21 +99,23 @@ def test_each_platform_downloads_its_report(run, demo, catalog, platform, datase
     assert meta["object"] == obj
     assert meta["bytes"] == len(data)
     assert meta["sha256"] == hashlib.sha256(data).hexdigest()
-    assert meta["rows"] == len(report_rows(catalog.dataset(platform, dataset), shop, key))
-    assert meta["seconds"] > 0
     account = next(s.login_account for s in catalog.platforms[platform].shops if s.id == shop)
+    job = CollectJob(catalog.dataset(platform, dataset), period_for_tick(catalog.dataset(platform, dataset), TICK),
+                     shop, account)
+    assert meta["rows"] == expected_rows(job)
+    assert meta["seconds"] > 0
     assert demo.state.stats()["logins"] == {f"{platform}:{account}": 1}
     assert oct(session_file(platform, account).stat().st_mode & 0o777) == "0o600"
 
 
 def test_second_run_reuses_the_saved_session(run, demo):
-    assert run("pdd", "badscore", "pdd_outlet")[0].success
-    second, _, _ = run("pdd", "quality", "pdd_outlet")
+    assert run("pdd", "kpi_days", "pdd_outlet")[0].success
+    second, _, _ = run("pdd", "kpi_weekly", "pdd_outlet")
     assert second.success and _materialization(second)["logins"] == 0
     assert demo.state.stats()["logins"] == {"pdd:pdd_acc_02": 1}
 
     demo.state.expire_sessions()  # the back-end logged everyone out: one new login
-    third, _, _ = run("pdd", "chat", "pdd_outlet")
+    third, _, _ = run("pdd", "kpi_monthly", "pdd_outlet")
     assert third.success and _materialization(third)["logins"] == 1
     assert demo.state.stats()["logins"] == {"pdd:pdd_acc_02": 2}
 
@@ -146,13 +136,13 @@ def test_captcha_fails_at_once_with_a_screenshot(run, demo):
 
 def test_a_permanent_failure_is_not_retried_and_names_the_reason(run, demo, monkeypatch):
     monkeypatch.setenv("YD_PORTAL_DEMO", "0")
-    monkeypatch.setenv("YD_CRED_ERP_ERP_ACC_01_PASSWORD", "not-the-password")
-    result, store, key = run("erp", "store_data", "erp_main")
+    monkeypatch.setenv("YD_CRED_TM_TM_ACC_01_PASSWORD", "not-the-password")
+    result, store, key = run("tm", "kpi_self", "tm_flagship")
     assert not result.success
     message, meta = _failure(result)
-    assert "login rejected for erp account erp_acc_01 (shop erp_main): 账号或密码错误" in message
+    assert "login rejected for tm account tm_acc_01 (shop tm_flagship): 账号或密码错误" in message
     assert meta["reason"] == "PermanentError" and "gave up" not in message
-    assert all("attempt1" in o.key for o in store.list(f"diagnostics/erp/store_data/{key}/erp_main"))
+    assert all("attempt1" in o.key for o in store.list(f"diagnostics/tm/kpi_self/{key}/tm_flagship"))
 
 
 def test_transient_5xx_is_retried_and_succeeds(run, demo):
@@ -166,10 +156,10 @@ def test_transient_5xx_is_retried_and_succeeds(run, demo):
 @pytest.mark.parametrize("switch, reason", [("truncate", "truncated"), ("html_error", "HTML page")])
 def test_bad_files_fail_and_are_never_stored(run, demo, switch, reason):
     setattr(demo.state.faults, switch, True)
-    result, store, key = run("pdd", "badscore", "pdd_kids")
+    result, store, key = run("pdd", "kpi_days", "pdd_kids")
     assert not result.success
     message, meta = _failure(result)
-    assert reason in message and "gave up after 2 attempts" in message
+    assert reason in message and "attempt2" in message  # retried once, then failed
     assert _local(meta["response"]).exists()
     assert store.list("raw/") == []
 
@@ -194,18 +184,23 @@ def _collect_together(jobs, **collector_args) -> list:
     return results
 
 
-def _spans(demo, **match) -> list[tuple[float, float]]:
-    """(report requested, file downloaded) per collection the portal saw, in time order."""
-    return sorted((a["start"], a["end"]) for a in demo.state.stats()["activity"]
-                  if all(a[k] == v for k, v in match.items()))
+def _spans(demo, by: str, **match) -> list[tuple[float, float]]:
+    """(first request starts, last request ends) per `by` value (an API path, an
+    account) of the API calls the portal served, in time order."""
+    spans: dict[str, list[float]] = {}
+    for a in demo.state.stats()["activity"]:
+        if all(a[k] == v for k, v in match.items()):
+            span = spans.setdefault(a[by], [a["start"], a["end"]])
+            span[0], span[1] = min(span[0], a["start"]), max(span[1], a["end"])
+    return sorted(tuple(s) for s in spans.values())
 
 
 def test_two_collections_for_one_account_do_not_overlap(demo, catalog):
-    demo.state.faults.generation_seconds = 0.8
+    demo.state.faults.slow_seconds = 0.4
     jobs = [CollectJob(catalog.dataset("pdd", code), period_for_tick(catalog.dataset("pdd", code), TICK),
                        "pdd_flagship", "pdd_acc_01") for code in ("badscore", "quality")]
     _collect_together(jobs)
-    spans = _spans(demo, account="pdd_acc_01")
+    spans = _spans(demo, "path", account="pdd_acc_01")
     assert len(spans) == 2
     assert spans[0][1] <= spans[1][0], spans
     assert demo.state.stats()["logins"] == {"pdd:pdd_acc_01": 1}  # the second one reused the session
@@ -214,10 +209,10 @@ def test_two_collections_for_one_account_do_not_overlap(demo, catalog):
 def test_slow_back_end_times_out_and_is_retried_then_fails(run, demo, monkeypatch):
     monkeypatch.setenv("YD_COLLECT_TIMEOUT_SECONDS", "0.5")
     demo.state.faults.slow_seconds = 1.5
-    result, store, _ = run("erp", "store_data", "erp_main")
+    result, store, _ = run("erp", "goodscount", "erp_main")
     assert not result.success
     message, meta = _failure(result)
-    assert "gave up after 2 attempts" in message and "Timeout" in message
+    assert "attempt2" in message and "Timeout" in message  # retried once, then failed
     assert _local(meta["screenshot"]).exists()
     assert store.list("raw/") == []
 
@@ -242,19 +237,33 @@ def test_crashed_browser_is_relaunched(run, demo):
     assert store.exists(f"raw/jd/store_inventory/{key}/jd_selfrun.xlsx")
 
 
+def _warm_browsers(count: int) -> None:
+    """Keep `count` browser workers busy at once, so that each has its Chromium running."""
+    executable = collector_from_env().executable_path
+    together = threading.Barrier(count)
+    threads = [threading.Thread(target=in_browser_thread,
+                                args=(lambda: (thread_browser(executable), together.wait(timeout=120)),))
+               for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_platform_slots_limit_collections_across_accounts(demo, catalog):
-    demo.state.faults.generation_seconds = 0.8
-    ds = catalog.dataset("pdd", "badscore")
+    demo.state.faults.slow_seconds = 0.8
+    ds = catalog.dataset("pdd", "kpi_days")
     jobs = [CollectJob(ds, period_for_tick(ds, TICK), shop, account)
             for shop, account in (("pdd_flagship", "pdd_acc_01"), ("pdd_outlet", "pdd_acc_02"))]
     _collect_together(jobs, max_parallel=1)
-    one_at_a_time = _spans(demo)
+    one_at_a_time = _spans(demo, "account")
     assert len(one_at_a_time) == 2 and one_at_a_time[0][1] <= one_at_a_time[1][0], one_at_a_time
 
     demo.state.reset()
-    demo.state.faults.generation_seconds = 3.0  # longer than launching a second Chromium
+    _warm_browsers(2)  # a second Chromium ready, so that starting it is not what is measured
+    demo.state.faults.slow_seconds = 4.0
     _collect_together(jobs, max_parallel=2)
-    together = _spans(demo)
+    together = _spans(demo, "account")
     assert len(together) == 2 and together[1][0] < together[0][1], together  # two slots: in parallel
 
 
@@ -274,13 +283,13 @@ collector_class("pdd")(collector_from_env()).collect(job)
 
 def test_two_run_processes_for_one_account_do_not_overlap(demo):
     """Runs are separate processes: the account lock must hold across them."""
-    demo.state.faults.generation_seconds = 0.8
+    demo.state.faults.slow_seconds = 0.4
     procs = [subprocess.Popen([sys.executable, "-c", COLLECT_IN_A_PROCESS, code, TICK.isoformat()],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
              for code in ("badscore", "quality")]
     outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    spans = _spans(demo, account="pdd_acc_01")
+    spans = _spans(demo, "path", account="pdd_acc_01")
     assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans
     assert demo.state.stats()["logins"] == {"pdd:pdd_acc_01": 1}  # the second process reused the session
 
@@ -291,7 +300,7 @@ def test_runs_are_not_retried_when_a_person_must_act(run, demo):
         manual, _, _ = run("tm", "badscore", "tm_flagship", on=retrying)
         demo.state.faults.captcha = False
         demo.state.faults.html_error = True
-        busy, _, _ = run("pdd", "badscore", "pdd_kids", on=retrying)
+        busy, _, _ = run("pdd", "kpi_days", "pdd_kids", on=retrying)
         assert not manual.success and not busy.success
         assert retrying.get_run_by_id(manual.run_id).tags["dagster/will_retry"] == "false"
         assert retrying.get_run_by_id(busy.run_id).tags["dagster/will_retry"] == "true"  # may pass later
@@ -301,18 +310,18 @@ def test_credentials_and_sessions_stay_out_of_runs(run, demo, instance, monkeypa
     secret = f"pw-{uuid.uuid4().hex}"
     monkeypatch.setattr(demo.state, "demo_password", secret)
     monkeypatch.setenv("YD_PORTAL_DEMO", "0")
-    monkeypatch.setenv("YD_CRED_JD_JD_ACC_02_USER", "jd_acc_02")
-    monkeypatch.setenv("YD_CRED_JD_JD_ACC_02_PASSWORD", secret)
-    good, _, _ = run("jd", "store_inventory", "jd_pop")
+    monkeypatch.setenv("YD_CRED_TM_TM_ACC_02_USER", "tm_acc_02")
+    monkeypatch.setenv("YD_CRED_TM_TM_ACC_02_PASSWORD", secret)
+    good, _, _ = run("tm", "kpi_self", "tm_home")
     assert good.success and _materialization(good)["logins"] == 1
-    [token] = [c["value"] for c in json.loads(session_file("jd", "jd_acc_02").read_text())["cookies"]]
+    token = _session_cookie("tm", "tm_acc_02", "cookie2")
 
     demo.state.expire_sessions()
     demo.state.faults.html_error = True  # a failure after a fresh login: diagnostics are kept
-    bad, _, _ = run("jd", "store_inventory", "jd_pop")
+    bad, _, _ = run("tm", "kpi_self", "tm_home")
     assert not bad.success
     _, meta = _failure(bad)
-    [new_token] = [c["value"] for c in json.loads(session_file("jd", "jd_acc_02").read_text())["cookies"]]
+    new_token = _session_cookie("tm", "tm_acc_02", "cookie2")
     for result in (good, bad):
         recorded = dg.serialize_value(list(instance.all_logs(result.run_id)))
         recorded += dg.serialize_value(instance.get_run_by_id(result.run_id))
@@ -324,43 +333,54 @@ def test_credentials_and_sessions_stay_out_of_runs(run, demo, instance, monkeypa
             assert secret.encode() not in kept and new_token.encode() not in kept
 
 
+def _session_cookie(platform: str, account: str, name: str) -> str:
+    [value] = [c["value"] for c in json.loads(session_file(platform, account).read_text())["cookies"]
+               if c["name"] == name]
+    return value
+
+
 def test_a_login_form_that_cannot_be_filled_does_not_repeat_the_password(demo, catalog, monkeypatch):
     """Playwright's call log repeats what `fill` typed; the error must not carry it."""
     secret = f"pw-{uuid.uuid4().hex}"
-    monkeypatch.setenv("YD_CRED_PDD_PDD_ACC_01_PASSWORD", secret)
+    monkeypatch.setenv("YD_CRED_TM_TM_ACC_01_PASSWORD", secret)
     monkeypatch.setenv("YD_COLLECT_TIMEOUT_SECONDS", "1")
     settings = collector_from_env()
-    collector = collector_class("pdd")(settings)
-    ds = catalog.dataset("pdd", "badscore")
-    job = CollectJob(ds, period_for_tick(ds, TICK), "pdd_flagship", "pdd_acc_01")
-    broken = "<html><body><form><input id='username'><input id='password' disabled></form></body></html>"
+    collector = collector_class("tm")(settings)
+    ds = catalog.dataset("tm", "kpi_self")
+    job = CollectJob(ds, period_for_tick(ds, TICK), "tm_flagship", "tm_acc_01")
+    broken = ("<html><body><form id='login-form'><input id='fm-login-id'>"
+              "<input id='fm-login-password' disabled></form></body></html>")
 
     def log_in():
         context = thread_browser(settings.executable_path).new_context()
         try:
             page = context.new_page()
-            page.route("**/pdd/login", lambda route: route.fulfill(status=200, content_type="text/html", body=broken))
+            page.route("**/member/login.jhtml",
+                       lambda route: route.fulfill(status=200, content_type="text/html", body=broken))
             collector.login(page, job)
         finally:
             context.close()
 
-    with pytest.raises(TransientError, match="could not fill #password") as caught:
+    with pytest.raises(TransientError, match="could not fill #fm-login-password") as caught:
         in_browser_thread(log_in)
     assert secret not in "".join(traceback.format_exception(caught.value))
 
 
-def test_a_json_answer_instead_of_the_file_is_read_as_the_back_end_meant_it(demo):
+def test_a_json_answer_instead_of_the_file_is_read_as_the_back_end_meant_it(demo, catalog):
     settings = collector_from_env()
-    tm = collector_class("tm")(settings)
+    pdd = collector_class("pdd")(settings)
+    ds = catalog.dataset("pdd", "kpi_days")
+    start, end = unix_bounds(period_for_tick(ds, TICK), ds.timezone)
 
     def fetch_without_session():
         context = thread_browser(settings.executable_path).new_context()
         try:
-            return tm.fetch_file(context.request, "csp/download/0123456789abcdef")
+            return pdd.fetch_file(context.request, pdd.url(f"chats/csReportDetail/download?starttime={start}"
+                                                           f"&endtime={end}&csRemoveRefundSalesAmountGray=true&"))
         finally:
             context.close()
 
-    with pytest.raises(SessionExpired, match="5810"):  # tm's "log in again", not a report
+    with pytest.raises(SessionExpired, match="43001"):  # pdd's "log in again", not a report
         in_browser_thread(fetch_without_session)
 
 
@@ -370,37 +390,39 @@ def test_embedded_default_starts_the_demo_portal_itself(yd_home, catalog, monkey
     settings = collector_from_env()
     collector = collector_class("erp")(settings)
     assert settings.demo_login and urlsplit(collector.base).hostname == "127.0.0.1"
-    ds = catalog.dataset("erp", "store_data")
+    ds = catalog.dataset("erp", "goodscount")
     job = CollectJob(ds, period_for_tick(ds, TICK), "erp_main", "erp_acc_01")
     got = collector.collect(job)
-    assert got.report.rows == len(report_rows(ds, "erp_main", period_for_tick(ds, TICK).key))
+    assert got.report.rows == expected_rows(job)
 
 
-def _person_at_the_login_page(account: str):
+def _person_at_the_login_page(platform: str, account: str):
     """What an operator does: read the code off the captcha image, type login and code."""
+    user_field, password_field, submit = collector_class(platform).login_form
+
     def act(page):
         image = page.get_attribute("#captcha-image", "src").split(",", 1)[1]
         code = re.search(r">(\d{4})<", base64.b64decode(image).decode()).group(1)
-        page.fill("#username", account)
-        page.fill("#password", DEMO_PASSWORD)
+        page.fill(user_field, account)
+        page.fill(password_field, DEMO_PASSWORD)
         page.fill("#captcha", code)
-        page.click("#login")
+        page.click(submit)
 
     return act
 
 
 def test_manual_login_lets_collections_past_a_captcha(run, demo):
     demo.state.faults.captcha = True
-    blocked, _, _ = run("tm", "kpi_weekly", "tm_home")
+    blocked, _, _ = run("tm", "kpi_self", "tm_home")
     assert not blocked.success
     assert "yd-platform login tm tm_acc_02" in _failure(blocked)[0]
 
     path = manual_login("tm", "tm_acc_02", collector_from_env(), wait_seconds=20, headless=True,
-                        operator=_person_at_the_login_page("tm_acc_02"))
+                        operator=_person_at_the_login_page("tm", "tm_acc_02"))
     assert path == session_file("tm", "tm_acc_02") and stat.S_IMODE(path.stat().st_mode) == 0o600
-    result, store, key = run("tm", "kpi_weekly", "tm_home")  # the captcha is still on
+    result, store, key = run("tm", "kpi_self", "tm_home")  # the captcha is still on
     assert result.success and _materialization(result)["logins"] == 0
-    assert store.exists(f"raw/tm/kpi_weekly/{key}/tm_home.xlsx")
+    assert store.exists(f"raw/tm/kpi_self/{key}/tm_home.xlsx")
     assert demo.state.stats()["logins"] == {"tm:tm_acc_02": 1}  # the one by hand
 
 
@@ -408,3 +430,24 @@ def test_manual_login_gives_up_when_nobody_logs_in(demo):
     with pytest.raises(PermanentError, match="no login on .* within 1s"):
         manual_login("jd", "jd_acc_01", collector_from_env(), wait_seconds=1, headless=True)
     assert not session_file("jd", "jd_acc_01").exists()
+
+
+def test_a_saved_login_by_hand_is_what_pdd_collections_run_on(run, demo, monkeypatch):
+    """Pinduoduo has no automated login: without the demo password a collection stops for
+    a person; after `yd-platform login` it runs on the saved session."""
+    monkeypatch.setenv("YD_PORTAL_DEMO", "0")
+    blocked, _, _ = run("pdd", "kpi_days", "pdd_kids")
+    assert not blocked.success
+    message, meta = _failure(blocked)
+    assert "yd-platform login pdd pdd_acc_03" in message and meta["reason"] == "ManualLoginNeeded"
+    assert _local(meta["screenshot"]).read_bytes().startswith(b"\x89PNG")
+
+    def person(page):
+        page.fill("#username", "pdd_acc_03")
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("#login")
+
+    manual_login("pdd", "pdd_acc_03", collector_from_env(), wait_seconds=20, headless=True, operator=person)
+    result, store, key = run("pdd", "kpi_days", "pdd_kids")
+    assert result.success and _materialization(result)["logins"] == 0
+    assert store.exists(f"raw/pdd/kpi_days/{key}/pdd_kids.xlsx")
