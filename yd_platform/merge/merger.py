@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,16 +62,14 @@ def shop_of(key: str) -> str:
 def exact_duplicates(table: pa.Table, keys: list[str] | None = None) -> np.ndarray:
     """Mask of rows identical in every column to an earlier row.
 
-    Rows can only be identical where their key is, so a table whose `keys` are all
-    distinct (the usual case) is settled by one hash pass over the key.
+    Rows can only be identical where every key column is, so a table with one key
+    column holding distinct values (the usual case) is settled by one hash pass.
     """
     n = table.num_rows
     if n < 2:
         return np.zeros(n, dtype=bool)
-    if keys:
-        key = table.column(keys[0]) if len(keys) == 1 else \
-            pc.binary_join_element_wise(*[pc.cast(table.column(k), pa.string()) for k in keys], "\x1f")
-        if pc.count_distinct(key, mode="all").as_py() == n:
+    for name in keys or []:  # one distinct key column makes every row distinct
+        if pc.count_distinct(table.column(name), mode="all").as_py() == n:
             return np.zeros(n, dtype=bool)
     numbered = table.append_column(ROW_NUMBER, pa.array(np.arange(n, dtype=np.int64)))
     firsts = numbered.group_by(table.column_names, use_threads=False).aggregate([(ROW_NUMBER, "min")])
@@ -93,6 +93,32 @@ def drop_exact_duplicates(table: pa.Table, keys: list[str] | None = None) -> tup
     return table.filter(pa.array(~dupes)), count
 
 
+class OutputThread:
+    """Writes each shop's table (parquet, then Excel) in one background thread while the
+    next shop file is read: fastexcel, Arrow and zlib all release the GIL, so reading and
+    writing overlap. At most one table waits; a write error surfaces on the next call."""
+
+    def __init__(self, *sinks: Callable[[pa.Table], None]):
+        self.sinks = sinks
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yd-merge-output")
+        self.pending: Future | None = None
+
+    def _write(self, table: pa.Table) -> None:
+        for sink in self.sinks:
+            sink(table)
+
+    def write(self, table: pa.Table) -> None:
+        if self.pending is not None:
+            self.pending.result()
+        self.pending = self.pool.submit(self._write, table)
+
+    def finish(self, raise_error: bool = True) -> None:
+        pending, self.pending = self.pending, None
+        self.pool.shutdown(wait=True)
+        if pending is not None and raise_error:
+            pending.result()
+
+
 def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None = None,
                     excel_max_rows: int = XLSX_MAX_ROWS, log=None) -> MergeOutcome:
     """Merge the partition `key`; raises MergeError (naming the bad file) when it cannot."""
@@ -109,6 +135,7 @@ def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None
         excel_path = Path(scratch, "merged.xlsx")
         writer = pq.ParquetWriter(parquet_path, schema)
         excel = ExcelSink(excel_path, ds.name, excel_headers(ds), excel_max_rows)
+        output = OutputThread(writer.write_table, excel.append)
         finished = False
         try:
             for obj in objects:
@@ -130,19 +157,20 @@ def merge_partition(store, ds: DatasetSpec, key: str, *, quarantine: bool | None
                 outcome.footer_rows_dropped += read.footer_rows
                 if read.unknown_headers:
                     outcome.unknown_headers[shop] = read.unknown_headers
-                writer.write_table(table)
-                excel.append(table)
+                output.write(table)
                 outcome.shops.append(shop)
                 outcome.rows_per_shop[shop] = table.num_rows
                 outcome.rows += table.num_rows
                 outcome.duplicates_dropped += dropped
                 del table, read
+            output.finish()
             if not outcome.shops:
                 raise MergeError(f"{ds.slug} {key}: every shop file is bad, nothing to merge: "
                                  + "; ".join(q.error for q in outcome.quarantined))
             excel.close()
             finished = True
         finally:
+            output.finish(raise_error=False)
             writer.close()
             if not finished:
                 excel.discard()
