@@ -29,12 +29,16 @@ def cron_dict(cron: str) -> dict:
     return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": dow}
 
 
+def _seconds(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
 def service_entry(svc, cfg: PmsConfig) -> dict:
     return {"id": svc.id, "config_id": svc.config_id or svc.id, "name": svc.name, "module": "yd_platform.pms.services",
             "callable": svc.id, "cron": cron_dict(svc.cron), "cron_expression": svc.cron, "timezone": cfg.timezone,
             "owner": svc.owner, "category": svc.category, "enabled": True, "description": svc.name,
             "dependencies_tables": list(svc.tables), "risk_level": svc.risk,
-            "sla": {"max_execution_time_seconds": svc.sla.max_execution_time_seconds,
+            "sla": {"max_execution_time_seconds": _seconds(svc.sla.max_execution_time_seconds),
                     "retry_on_failure": svc.sla.retry_on_failure},
             "alert_rules": list(svc.rules), "partition": svc.partition, "recipients": svc.recipients}
 
