@@ -3,7 +3,9 @@ after the service, one schedule at its time in Asia/Shanghai, and for services t
 alerts an asset check failing while CRITICAL/URGENT alerts of its rules are open.
 
 Reports and snapshots are daily-partitioned (the monthly labour cost monthly), so a day can
-be re-run or backfilled from the UI; the others act on the state at their tick.
+be re-run or backfilled from the UI; the others act on the state at their tick. Each
+service has its own pool (`pms_<service>`): with the instance's default pool limit of 1,
+two runs of one service never overlap (the old scheduler's max_instances = 1).
 """
 
 
@@ -87,7 +89,7 @@ def build_service_asset(svc: Service, cfg: PmsConfig) -> dg.AssetsDefinition:
     retry = dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL) if svc.sla.retry_on_failure else None
 
     @dg.asset(key=key, group_name=GROUP, partitions_def=partitions_for(svc, cfg.timezone), check_specs=checks,
-              retry_policy=retry, kinds={"sql"}, owners=[f"team:{svc.owner.lower().replace(' ', '-')}"],
+              retry_policy=retry, pool=f"pms_{svc.id}", kinds={"sql"}, owners=[f"team:{svc.owner.lower().replace(' ', '-')}"],
               description=f"{svc.name} ({svc.category}, risk {svc.risk}): {svc.cron} {cfg.timezone}",
               metadata={"tables": ", ".join(svc.tables), "risk_level": svc.risk,
                         "sla_seconds": svc.sla.max_execution_time_seconds, "cron": svc.cron},

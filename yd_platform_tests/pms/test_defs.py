@@ -41,6 +41,7 @@ def test_one_job_and_one_schedule_per_service_at_its_time(defs):
     schedules = {s.name: s for s in repo.schedule_defs}
     for svc in cfg.services:
         assert defs.get_job_def(svc.id).name == svc.id
+        assert defs.get_assets_def(dg.AssetKey(["pms", svc.id])).op.pool == f"pms_{svc.id}"  # one run at a time
         schedule = schedules[f"{svc.id}_schedule"]
         assert (schedule.cron_schedule, schedule.execution_timezone) == (svc.cron, "Asia/Shanghai")
     assert list_services()["total"] == 37
