@@ -17,6 +17,9 @@ import time
 import urllib.request
 
 GRACE_SECONDS = 6.0
+# The embedded default shares a laptop with Chromium and Spark: give the code server more
+# than Dagster's 60 s to answer before a run launch counts as failed.
+GRPC_TIMEOUT_SECONDS = "300"
 KILL_WAIT_SECONDS = 3.0
 LOCATION_QUERY = '{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus ' \
                  'locationOrLoadError { __typename ... on PythonError { message } } } } } }'
@@ -39,9 +42,10 @@ class DagsterServices:
     def __init__(self, host: str, port: str, target: list[str]):
         self.url = f"http://{host}:{port}"
         cmd = [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", port, *target]
+        env = {"DAGSTER_GRPC_TIMEOUT_SECONDS": GRPC_TIMEOUT_SECONDS, **os.environ}
         # A session of its own: the terminal's Ctrl-C reaches `up` only, which then
         # stops the group in order instead of every process at once.
-        self.proc = subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
+        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True)
 
     def _location_state(self) -> tuple[str, str]:
         body = json.dumps({"query": LOCATION_QUERY}).encode()

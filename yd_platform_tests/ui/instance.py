@@ -1,0 +1,89 @@
+"""`yd-platform up` as a test fixture: the real command in a subprocess on a scratch
+YD_HOME, and small readers of what its instance records (GraphQL and the run storage)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+REPO = Path(__file__).resolve().parents[2]
+# Production switches that must not leak into the embedded default under test.
+CLEARED = ("YD_OBJECT_STORE", "YD_TABLE_ENGINE", "YD_APP_DB_URL", "YD_SHOPS_SOURCE", "YD_CATALOG",
+           "YD_PORTAL_URL", "YD_SPARK_MASTER", "DAGSTER_HOME")
+
+
+def artifacts_dir() -> Path:
+    """Where screenshots are kept after the run (`YD_TEST_ARTIFACTS`, default `.tmp-test-artifacts/`)."""
+    path = Path(os.environ.get("YD_TEST_ARTIFACTS") or REPO / ".tmp-test-artifacts") / "ui"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def wait_for(what: str, probe: Callable[[], object], timeout: float, every: float = 2.0, log: Callable[[], str] = str):
+    """Poll `probe` until it returns something truthy; fail naming `what` (and the log tail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{log()}")
+        time.sleep(every)
+
+
+@dataclass
+class UpProcess:
+    proc: subprocess.Popen
+    url: str
+    home: Path
+    env: dict[str, str]
+    log_path: Path
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def instance(self) -> dg.DagsterInstance:
+        from dagster._core.instance.ref import InstanceRef
+
+        return dg.DagsterInstance.from_ref(InstanceRef.from_dir(self.env["DAGSTER_HOME"]))
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        req = urllib.request.Request(f"{self.url}/graphql", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            answer = json.load(resp)
+        if answer.get("errors"):
+            raise AssertionError(f"GraphQL errors: {answer['errors']}")
+        return answer["data"]
+
+
+def start_up(home: Path, *args: str, timeout: float = 480) -> UpProcess:
+    """Start `yd-platform up` and wait until it says the UI is being served."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(YD_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"), SPARK_LOCAL_IP="127.0.0.1",
+               YD_UI_URL=f"http://127.0.0.1:{port}", PYTHONUNBUFFERED="1")
+    log_path = home / "up.log"
+    proc = subprocess.Popen([sys.executable, "-m", "yd_platform.cli.main", "up", "--port", str(port), *args],
+                            cwd=REPO, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    up = UpProcess(proc, f"http://127.0.0.1:{port}", home, env, log_path)
+    wait_for("`yd-platform up` to serve the UI",
+             lambda: "Dagster UI on" in up.log_tail(200_000) or proc.poll() is not None, timeout, log=up.log_tail)
+    if proc.poll() is not None:
+        raise AssertionError(f"yd-platform up exited with {proc.returncode}:\n{up.log_tail()}")
+    return up
+
+
+def _free_port() -> int:
+    from yd_platform_tests.processes import free_port
+
+    return free_port()
