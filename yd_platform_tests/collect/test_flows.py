@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from yd_platform.catalog.periods import Period, period_for_tick
+from yd_platform.catalog.periods import period_for_tick
 from yd_platform.collect.errors import ManualLoginNeeded, PermanentError
 from yd_platform.collect.framework import CollectJob
 from yd_platform.collect.platforms.answers import AnswerShapeError
 from yd_platform.collect.registry import collector_class
 from yd_platform.collect.settings import collector_from_env
 from yd_platform.demo import data
-from yd_platform_tests.collect.helpers import read_rows
+from yd_platform_tests.collect.helpers import expected_rows, read_rows
 
 pytestmark = pytest.mark.slow
 
@@ -46,26 +46,6 @@ def job_for(catalog, platform: str, code: str, shop_index: int = 0) -> CollectJo
 
 def collect(job: CollectJob):
     return collector_class(job.ds.collector)(collector_from_env()).collect(job)
-
-
-def today() -> date:
-    return datetime.now(ZONE).date()
-
-
-def expected_rows(job: CollectJob) -> int:
-    """What the demo back-end holds for the job's account and period."""
-    ds, day, account = job.ds, job.period.start, job.account
-    lists = {
-        ("pdd", "badscore"): lambda: len(data.pdd_reviews(account, day)),
-        ("pdd", "quality"): lambda: len(data.pdd_quality(account, today())),
-        ("tm", "kpi_official"): lambda: 2 + len(data.tm_aftersale(account, day)["data"]),
-        ("tm", "badscore"): lambda: len(data.tm_reviews(account, day)),
-        ("tm", "chat"): lambda: len({c["displayName"] for c in data.tm_conversations(account, day)}),
-    }
-    if (ds.platform, ds.code) in lists:
-        return lists[(ds.platform, ds.code)]()
-    key = Period(today(), today(), ds.cadence).key if ds.platform == "erp" else job.period.key
-    return len(data.report_rows(ds, job.shop, key))
 
 
 def unix(day: date, end: bool = False) -> int:
@@ -234,3 +214,20 @@ def test_a_wrong_template_id_is_refused_by_the_back_end(demo, catalog, monkeypat
     monkeypatch.setattr("yd_platform.collect.platforms.tm.shop_backend", lambda job, *names: {"template_id": 1})
     with pytest.raises(PermanentError, match="报表模板不存在"):
         collect(job)
+
+
+def test_reports_the_collector_writes_merge_and_publish(demo, catalog, tmp_path, instance):
+    """The xlsx written from JSON lists fits its catalog columns (types, keys) all the way
+    to the ODS table."""
+    from yd_platform.resources.object_store import LocalObjectStore, ObjectStoreResource
+    from yd_platform.tables.engine import TableEngineResource
+    from yd_platform_tests.merge.files import materialization, publish, put_raw
+
+    resources = {"object_store": ObjectStoreResource(backend="local", root=str(tmp_path)),
+                 "table_engine": TableEngineResource(engine="duckdb")}
+    for platform, code in [("pdd", "quality"), ("tm", "kpi_official"), ("tm", "chat")]:  # the most typed columns
+        job = job_for(catalog, platform, code)
+        put_raw(LocalObjectStore(tmp_path), job.ds, job.period.key, job.shop, collect(job).data)
+        result = publish(catalog.dataset(platform, code), job.period.key, resources, instance)
+        assert result.success, f"{platform}/{code} did not merge and publish"
+        assert materialization(result, job.ds, "ods").metadata["dagster/row_count"].value == expected_rows(job)
