@@ -56,6 +56,16 @@ LEASE_MARGIN_SECONDS = 60.0
 Sender = Callable[[str, ChannelConfig, str, str], None]
 
 
+def same_run_and_check(records: list) -> list[list]:
+    """Execution records grouped by run and check, in order of their first record; runless
+    evaluations stay one per group."""
+    groups: dict[tuple, list] = {}
+    for record in records:
+        key = (record.run_id, record.key) if record.run_id else (record.id,)
+        groups.setdefault(key, []).append(record)
+    return list(groups.values())
+
+
 def default_sender(_name: str, channel: ChannelConfig, title: str, body: str) -> None:
     deliver(channel, title, body)
 
@@ -115,11 +125,12 @@ class Notifier:
             chunk = fresh[start:start + BATCH]
             with self.engine.begin() as conn:
                 seen = self._seen(conn, [r.id for r in chunk])
-                for record in chunk:
-                    if record.id in seen:
-                        continue
-                    count += self._on_evaluation(conn, record.id, record.event.dagster_event.event_specific_data)
-                    conn.execute(sa.insert(seen_evaluations).values(execution_id=record.id, seen_at=self.clock()))
+                for records in same_run_and_check([r for r in chunk if r.id not in seen]):
+                    count += self._on_evaluation(conn, records[0].id,
+                                                 [r.event.dagster_event.event_specific_data for r in records])
+                    for record in records:
+                        conn.execute(sa.insert(seen_evaluations).values(execution_id=record.id,
+                                                                        seen_at=self.clock()))
         return count + self._scan_run_failures(instance)
 
     @staticmethod
@@ -163,11 +174,13 @@ class Notifier:
             if len(result.records) < BATCH:
                 return count
 
-    def _on_evaluation(self, conn: sa.Connection, execution_id: int, evaluation) -> int:
-        """Alert the partitions that start failing, announce the ones that pass again."""
+    def _on_evaluation(self, conn: sa.Connection, execution_id: int, evaluations: list) -> int:
+        """Alert the partitions that start failing, announce the ones that pass again; the
+        evaluations of one check in one run (a range run's partitions) make one message."""
         now = self.clock()
         failing_now, recovered = [], []
-        for item in items_from_evaluation(evaluation):
+        evaluation = evaluations[0]
+        for item in (i for ev in evaluations for i in items_from_evaluation(ev)):
             state = conn.execute(sa.select(alert_state).where(self._state_key(item))).mappings().first()
             was_failing = state is not None and state["status"] == "failing"
             if not item.passed and not was_failing:

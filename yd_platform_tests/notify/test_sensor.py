@@ -4,6 +4,7 @@ import dagster as dg
 
 from yd_platform.definitions import build_definitions
 from yd_platform.notify.defs import SENSOR_NAME
+from yd_platform.pipeline.assets import merged_key
 from yd_platform.resources.app_db import AppDatabaseResource
 from yd_platform_tests.checks.helpers import put_raw, reviews
 
@@ -24,7 +25,7 @@ def test_failed_check_from_a_real_run_reaches_wecom(yd_home, instance, catalog, 
     assert "sent" in str(result.skip_message)
     texts = [p.body["markdown"]["content"] for p in receiver.delivered("/cgi-bin/webhook/send")]
     dup = next(t for t in texts if "keys_unique" in t)
-    assert "pdd/badscore/merged" in dup and "partition: 2025-10-02" in dup and "failing: 1" in dup
+    assert merged_key(ds).to_user_string() in dup and "partition: 2025-10-02" in dup and "failing: 1" in dup
     assert any("run failed: pdd__badscore__publish" in t for t in texts)
     with dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
                                  resources={"app_db": app_db}) as context:
