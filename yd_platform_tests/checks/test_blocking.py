@@ -44,7 +44,7 @@ def test_duplicate_keys_block_ods(yd_home, instance, catalog):
     dup = evals[("merged", "keys_unique")]
     assert not dup.passed and dup.blocking
     assert dup.metadata["failing_count"].value == 1
-    assert "pdd_flagship/a0" in dup.metadata["sample"].value
+    assert "pdd_flagship/oa0" in dup.metadata["sample"].value
     missing = evals[("merged", "shops_present")]
     assert not missing.passed and "pdd_kids" in missing.description
     assert instance.get_materialized_partitions(merged_key(ds)) == {"2025-10-02"}
