@@ -24,7 +24,6 @@ def test_daily_plan_json(yd_home, capsys):
         ("pdd", "badscore"): ("2025-10-01", "2025-10-01"),
         ("pdd", "quality"): ("2025-10-02", "2025-10-02"),
         ("pdd", "kpi_days"): ("2025-09-29", "2025-09-29"),
-        ("pdd", "chat"): ("2025-10-01", "2025-10-01"),
         ("tm", "badscore"): ("2025-10-01", "2025-10-01"),
         ("tm", "chat"): ("2025-10-01", "2025-10-01"),
         ("tm", "kpi_self"): ("2025-09-28", "2025-09-28"),
@@ -36,7 +35,7 @@ def test_daily_plan_json(yd_home, capsys):
 def test_weekly_and_monthly_periods_use_the_seed_formats(yd_home, capsys):
     weekly = _plan_lines(capsys, "--schedule", "weekly", "--date", "2025-10-04")
     assert {(r["platform"], r["partition"], r["period"]) for r in weekly} == {
-        ("pdd", "2025-09-25", "2025-09-25_2025-10-01"), ("tm", "2025-09-25", "2025-09-25_2025-10-01")}
+        ("pdd", "2025-09-25", "2025-09-25_2025-10-01")}
     assert _plan_lines(capsys, "--schedule", "weekly", "--date", "2025-10-03") == []
     monthly = _plan_lines(capsys, "--schedule", "monthly", "--date", "2025-01-03")
     assert {r["period"] for r in monthly} == {"2024-12"}

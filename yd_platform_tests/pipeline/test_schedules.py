@@ -35,8 +35,8 @@ def _tick(defs, instance, name: str, when: datetime):
         ("pdd__kpi_days__schedule", datetime(2025, 10, 2, 11, 0, tzinfo=SH), "2025-09-29"),
         ("tm__kpi_official__schedule", datetime(2025, 10, 5, 11, 0, tzinfo=SH), "2025-10-01"),
         ("pdd__kpi_weekly__schedule", datetime(2025, 10, 4, 12, 0, tzinfo=SH), "2025-09-25"),
-        ("tm__kpi_monthly__schedule", datetime(2026, 1, 3, 12, 30, tzinfo=SH), "2025-12"),
-        ("erp__store_data__schedule", datetime(2025, 10, 1, 7, 0, tzinfo=SH), "2025-09-30"),
+        ("pdd__kpi_monthly__schedule", datetime(2026, 1, 3, 12, 30, tzinfo=SH), "2025-12"),
+        ("erp__goodscount__schedule", datetime(2025, 10, 1, 7, 0, tzinfo=SH), "2025-09-30"),
         # 00:30 in Shanghai is still the previous day in UTC: T must be the Shanghai date
         ("jd__store_inventory__schedule", datetime(2025, 10, 2, 7, 30, tzinfo=SH), "2025-10-01"),
     ],
@@ -77,17 +77,17 @@ def test_no_shops_means_skip_not_failure(defs, instance):
 
 def test_disabled_dataset_gets_no_schedule():
     raw = yaml.safe_load(DEFAULT_CATALOG.read_text(encoding="utf-8"))
-    raw["platforms"]["pdd"]["datasets"]["chat"]["enabled"] = False
+    raw["platforms"]["pdd"]["datasets"]["quality"]["enabled"] = False
     catalog = parse_catalog(yaml.safe_dump(raw, allow_unicode=True))
     names = {s.name for s in build_schedules(catalog)}
-    assert "pdd__chat__schedule" not in names
+    assert "pdd__quality__schedule" not in names
     assert "pdd__badscore__schedule" in names
-    assert len(names) == len(catalog.datasets()) - 1
+    assert len(names) == len(catalog.datasets(enabled_only=True))
 
 
 def test_schedules_run_in_shanghai_at_the_seed_times(defs):
     expected = {
-        "erp__store_data__schedule": "0 7 * * *",
+        "erp__goodscount__schedule": "0 7 * * *",
         "jd__store_inventory__schedule": "30 7 * * *",
         "pdd__quality__schedule": "0 8 * * *",
         "pdd__badscore__schedule": "30 8 * * *",
