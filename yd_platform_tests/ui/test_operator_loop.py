@@ -26,7 +26,9 @@ from yd_platform.tags.assets import USER_TAGS
 from yd_platform_tests.ui.data import put_report, report_rows
 from yd_platform_tests.ui.instance import UpProcess, artifacts_dir, start_up, wait_for
 
-pytestmark = pytest.mark.slow
+# Each step of a run starts its own process: on a busy machine a chain outlasts the
+# suite's default per-test timeout, so the waits below bound it instead.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 DATASET = ("tm", "chat")  # daily, and a feature table of user_tags
 DATA_CHECKS = ("rows_nonzero", "shops_present", "schema_matches", "keys_unique", "volume_normal")
