@@ -8,8 +8,6 @@ exactly as docker compose does; moto's S3 server stands in for MinIO.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
-import yaml
 import sqlalchemy as sa
-from yd_platform_tests.processes import free_port
+import yaml
+
+from yd_platform_tests.processes import free_port, start_group, stop_group, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.sys.executable).parent
@@ -42,47 +40,28 @@ class Deployment:
         return subprocess.run([str(VENV_BIN / "dagster"), *args], cwd=REPO, env=self.env,
                               capture_output=True, text=True, timeout=timeout)
 
+    def wait_for_run(self, instance, run_id: str, timeout: float = 600):
+        """The run once it finished; fails the test (with the logs' tails) when it does not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = instance.get_run_by_id(run_id)
+            if run.is_finished:
+                return run
+            if time.monotonic() > deadline:
+                pytest.fail(f"run {run_id} still {run.status.value} after {timeout:.0f}s\n{self.log_tail()}")
+            time.sleep(2)
+
+    @staticmethod
+    def run_failure(instance, run_id: str) -> str:
+        """The failure events of a run, for assertion messages."""
+        return "\n".join(f"{e.dagster_event.event_type_value}: {e.dagster_event.message or e.user_message}"
+                         for e in instance.all_logs(run_id) if e.is_dagster_event and e.dagster_event.is_failure)
+
     def log_tail(self) -> str:
         parts = []
         for path in sorted(self.logs.glob("*.log")):
             parts.append(f"--- {path.name}\n" + path.read_text(errors="replace")[-4000:])
         return "\n".join(parts)
-
-
-def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    out = log.open("wb")
-    # A session of its own, so teardown can stop it with every child (code servers, run workers).
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _wait_for_webserver(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dagster-webserver exited with {proc.returncode}")
-        try:
-            if requests.get(f"{url}/server_info", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"dagster-webserver did not answer {url}/server_info within {timeout}s")
 
 
 @pytest.fixture
@@ -110,6 +89,8 @@ def production_env(tmp_path, mysql_url, s3_server, monkeypatch) -> dict[str, str
     # Docker engine here (the launcher's own config is checked in test_instances).
     instance = yaml.safe_load((REPO / "docker" / "dagster.yaml").read_text(encoding="utf-8"))
     instance.pop("run_launcher")
+    # a test machine shared by many processes can take minutes to start a run's process
+    instance["run_monitoring"]["start_timeout_seconds"] = 900
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance), encoding="utf-8")
     values = {
         "DAGSTER_HOME": str(home),
@@ -143,17 +124,18 @@ def deployment(tmp_path, production_env) -> Iterator[Deployment]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     workspace = str(REPO / "workspace.yaml")
-    webserver = _start([str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-                        "-w", workspace], env, logs / "webserver.log")
-    daemon = _start([str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace], env, logs / "daemon.log")
+    webserver = start_group([str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+                             "-w", workspace], env, logs / "webserver.log", cwd=REPO)
+    daemon = start_group([str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace], env, logs / "daemon.log",
+                         cwd=REPO)
     deploy = Deployment(Path(production_env["DAGSTER_HOME"]), env, url,
                         production_env["DAGSTER_COMPUTE_LOGS_ENDPOINT_URL"], logs)
     try:
         try:
-            _wait_for_webserver(url, webserver)
+            wait_http(f"{url}/server_info", webserver)
         except RuntimeError as exc:
             pytest.fail(f"{exc}\n{deploy.log_tail()}")
         yield deploy
     finally:
-        _stop(daemon)
-        _stop(webserver)
+        stop_group(daemon)
+        stop_group(webserver)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import dagster as dg
@@ -21,41 +20,21 @@ from yd_platform.resources.shops import ShopSourceResource
 from yd_platform.tags.graphql import trigger_user_tags, wait_for_run
 from yd_platform.tags.store import ensure_tables, save_tag
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
-COLLECT = "erp__store_data__collect"
-PUBLISH = "erp__store_data__publish"
+COLLECT = "erp__goodscount__collect"
+PUBLISH = "erp__goodscount__publish"
 DAY = "2025-10-01"
 # Multi-partition key DATE|SHOP; the launch also carries the per-dimension tags
 # (dagster/partition/date, dagster/partition/shop) as the UI does, which give the run
 # a MultiPartitionKey rather than a plain string.
 RAW_PARTITION = f"{DAY}|erp_main"
-RUN_WAIT_SECONDS = 180
-
-
-def _wait_for_run(instance: dg.DagsterInstance, run_id: str, deploy) -> dg.DagsterRun:
-    deadline = time.monotonic() + RUN_WAIT_SECONDS
-    while True:
-        run = instance.get_run_by_id(run_id)
-        if run.is_finished:
-            return run
-        if time.monotonic() > deadline:
-            pytest.fail(f"run {run_id} still {run.status.value} after {RUN_WAIT_SECONDS}s\n{deploy.log_tail()}")
-        time.sleep(2)
-
-
-def _run_failure(instance: dg.DagsterInstance, run_id: str) -> str:
-    errors = [
-        f"{entry.dagster_event.event_type_value}: {entry.dagster_event.event_specific_data}"
-        for entry in instance.all_logs(run_id)
-        if entry.is_dagster_event and entry.dagster_event.is_failure
-    ]
-    return "\n".join(errors[-3:])
+RUN_WAIT_SECONDS = 600
 
 
 def test_queued_runs_on_mysql_instance(deployment):
     catalog = load_catalog()
-    ds = catalog.platforms["erp"].datasets["store_data"]
+    ds = catalog.platforms["erp"].datasets["goodscount"]
     with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
         assert type(instance.run_storage).__name__ == "MySQLRunStorage"
         shops = sync_shops(instance, catalog, ShopSourceResource(source="config"))
@@ -72,13 +51,13 @@ def test_queued_runs_on_mysql_instance(deployment):
         enqueued = instance.get_records_for_run(collect_id, of_type=dg.DagsterEventType.RUN_ENQUEUED).records
         assert enqueued, "the run was not queued: QueuedRunCoordinator is not in effect"
 
-        run = _wait_for_run(instance, collect_id, deployment)
-        assert run.status == dg.DagsterRunStatus.SUCCESS, _run_failure(instance, collect_id)
+        run = deployment.wait_for_run(instance, collect_id, RUN_WAIT_SECONDS)
+        assert run.status == dg.DagsterRunStatus.SUCCESS, deployment.run_failure(instance, collect_id)
         assert RAW_PARTITION in instance.get_materialized_partitions(raw_key(ds))
 
         launcher = RunLauncher(deployment.url)
         outcome = launcher.run(PUBLISH, DAY, timeout=RUN_WAIT_SECONDS)
-        assert outcome.success, f"{outcome.status}: {_run_failure(instance, outcome.run_id)}"
+        assert outcome.success, f"{outcome.status}: {deployment.run_failure(instance, outcome.run_id)}"
         published = instance.get_run_by_id(outcome.run_id)
         assert published.tags["dagster/partition"] == DAY
         assert instance.get_records_for_run(
@@ -97,7 +76,7 @@ def test_queued_runs_on_mysql_instance(deployment):
             {"field": "user_id", "operator": "is_not_null", "type": "string"}]})
         tags_run = trigger_user_tags(deployment.url, tag_ids=[7], today=DAY)
         status = wait_for_run(deployment.url, tags_run, timeout=RUN_WAIT_SECONDS, poll=2)
-        assert status == dg.DagsterRunStatus.SUCCESS, _run_failure(instance, tags_run)
+        assert status == dg.DagsterRunStatus.SUCCESS, deployment.run_failure(instance, tags_run)
         materialized = instance.get_latest_materialization_event(dg.AssetKey("user_tags"))
         assert materialized is not None and materialized.run_id == tags_run
         metadata = materialized.asset_materialization.metadata

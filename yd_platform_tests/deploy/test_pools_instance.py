@@ -20,7 +20,7 @@ from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.shops import ShopSourceResource
 from yd_platform_tests.processes import free_port, stop
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 JOB = "pdd__badscore__collect"
 POOL = account_pool("pdd", "pdd_acc_01")  # the account of shop pdd_flagship
@@ -69,22 +69,6 @@ def _message_time(instance, run_id: str, prefix: str) -> float | None:
     return None
 
 
-def _failure(instance, run_id: str) -> str:
-    return "\n".join(f"{e.dagster_event.event_type_value}: {e.dagster_event.message or e.user_message}"
-                     for e in instance.all_logs(run_id) if e.is_dagster_event and e.dagster_event.is_failure)
-
-
-def _wait(instance, run_id: str, deployment) -> dg.DagsterRun:
-    deadline = time.monotonic() + RUN_WAIT_SECONDS
-    while True:
-        run = instance.get_run_by_id(run_id)
-        if run.is_finished:
-            return run
-        if time.monotonic() > deadline:
-            pytest.fail(f"run {run_id} still {run.status.value}\n{deployment.log_tail()}")
-        time.sleep(2)
-
-
 def test_two_runs_of_one_account_never_overlap(slow_portal, deployment):
     catalog = load_catalog()
     with dg.DagsterInstance.from_config(str(deployment.home)) as instance:
@@ -103,8 +87,8 @@ def test_two_runs_of_one_account_never_overlap(slow_portal, deployment):
         for run_id in runs:
             assert "yd/account" not in instance.get_run_by_id(run_id).tags  # no run-tag limit applies
 
-        finished = [_wait(instance, run_id, deployment) for run_id in runs]
-        failures = {r.run_id: _failure(instance, r.run_id) for r in finished if r.status != dg.DagsterRunStatus.SUCCESS}
+        finished = [deployment.wait_for_run(instance, run_id, RUN_WAIT_SECONDS) for run_id in runs]
+        failures = {r.run_id: deployment.run_failure(instance, r.run_id) for r in finished if r.status != dg.DagsterRunStatus.SUCCESS}
         assert not failures, f"{failures}\n{deployment.log_tail()}"
 
         held = sorted((_message_time(instance, run_id, f"holding pool {POOL}"),
