@@ -55,6 +55,12 @@ def publish(ds, partition_key: str, resources: dict, instance=None, stages=("mer
                           instance=instance, raise_on_error=False)
 
 
-def materialization(result, ds, stage: str):
-    events = [e for e in result.get_asset_materialization_events() if e.asset_key == stage_key(ds, stage)]
+def materialization(result, stage: str, ds=None):
+    """The last materialization of `stage` (`merged`, `ods`) in the run, of `ds` if given."""
+    def wanted(key) -> bool:
+        if ds is not None:
+            return key == stage_key(ds, stage)
+        return key.path[-1] == stage or key.path[-1].endswith(f"_{stage}")
+
+    events = [e for e in result.get_asset_materialization_events() if wanted(e.asset_key)]
     return events[-1].materialization if events else None

@@ -116,7 +116,7 @@ def test_bad_cells_take_the_quarantine_path(tmp_path, catalog, instance):
     result = publish(ds, DAY, local_resources(tmp_path), instance)
 
     assert result.success
-    meta = materialization(result, ds, "merged").metadata
+    meta = materialization(result, "merged", ds).metadata
     errors = {q["shop"]: q["error"] for q in meta["quarantine_list"].value}
     assert errors["huge"].startswith("huge.xlsx, sheet '报表', row 2, column E ('评分'): value 1.84467440737095")
     assert errors["nokey"].startswith("nokey.xlsx, sheet '报表', row 2, column A ('评价ID'): key column")
@@ -134,7 +134,7 @@ def test_footer_rows_are_dropped_and_counted(tmp_path, catalog, instance):
     result = publish(ds, DAY, local_resources(tmp_path), instance)
 
     assert result.success
-    meta = materialization(result, ds, "merged").metadata
+    meta = materialization(result, "merged", ds).metadata
     assert meta["footer_rows_dropped"].value == 2
     assert meta["dagster/row_count"].value == 3  # a '合计' inside a data row is data
 
@@ -160,7 +160,7 @@ def test_unknown_headers_are_kept_with_a_warning(tmp_path, catalog, instance):
     result = publish(ds, DAY, local_resources(tmp_path), instance)
 
     assert result.success
-    meta = materialization(result, ds, "merged").metadata
+    meta = materialization(result, "merged", ds).metadata
     assert meta["unknown_headers"].value == {f"{DAY} a": ["追评内容", "column_E", "备注"]}
     assert "kept in extra_columns" in meta["warning_unknown_headers"].value
     outcome = merge_partition(store, ds, DAY)

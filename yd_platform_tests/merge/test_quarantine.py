@@ -20,7 +20,7 @@ def test_quarantine_run(tmp_path, catalog, instance):
     result = publish(ds, "2025-10-01", local_resources(tmp_path), instance)
 
     assert result.success
-    merged = materialization(result, ds, "merged").metadata
+    merged = materialization(result, "merged", ds).metadata
     assert merged["quarantined_files"].value == 1
     [item] = merged["quarantine_list"].value
     assert item["shop"] == "shop_b" and item["file"] == bad_key
@@ -32,7 +32,7 @@ def test_quarantine_run(tmp_path, catalog, instance):
 
     table = pq.read_table(tmp_path / merged_parquet(ds, "2025-10-01"))
     assert sorted(set(table.column("shop_id").to_pylist())) == ["shop_a", "shop_c"]
-    assert materialization(result, ds, "ods").metadata["dagster/row_count"].value == 5
+    assert materialization(result, "ods", ds).metadata["dagster/row_count"].value == 5
 
     # once the shop's file is good again, its quarantined copy goes away
     put_raw(store, ds, "2025-10-01", "shop_b", xlsx(review_rows("b", 1)))
