@@ -100,7 +100,7 @@ def trigger(job_id: str, api: DagsterApi = Depends(dagster), config: PmsConfig =
     """Run the service now, as its schedule would at this moment; the schedule is untouched."""
     svc = _service(config, job_id)
     partitions = partitions_for(svc, config.timezone)
-    partition = partitions.get_last_partition_key(current_time=datetime.now(timezone.utc)) if partitions else None
+    partition = partitions.get_last_partition_key() if partitions else None
     run_id = api.submit(svc.id, partition=partition, tags={"yd/trigger": "api"})
     return ok({"job_id": svc.id, "job_name": svc.name, "run_id": run_id, "message": "任务已触发",
                "ui_url": f"{api.url}/runs/{run_id}"})

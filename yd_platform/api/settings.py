@@ -23,7 +23,7 @@ class ApiSettings:
     dagster_url: str
     app_db_url: str
     api_key: str | None = None
-    timeout: float = 10.0
+    timeout: float = 30.0
 
     @classmethod
     def from_env(cls) -> "ApiSettings":

@@ -90,9 +90,12 @@ def build_incentive_defs(cfg: IncentivesConfig) -> dg.Definitions:
             weekly_job, name="incentives_sla_weekly_schedule", minute_of_hour=int(weekly_cron[0]),
             hour_of_day=int(weekly_cron[1]), day_of_week=int(weekly_cron[4]),
             default_status=dg.DefaultScheduleStatus.RUNNING),
+        # every few minutes: on against a real Metabase, off over the demo source, where it
+        # would only keep the embedded machine busy (start it in the UI to watch it work)
         dg.ScheduleDefinition(name="incentives_technician_status_schedule", job=technician_job,
                               cron_schedule=cfg.technician_status.schedule, execution_timezone=cfg.timezone,
-                              default_status=dg.DefaultScheduleStatus.RUNNING),
+                              default_status=dg.DefaultScheduleStatus.RUNNING if env("YD_METABASE_URL")
+                              else dg.DefaultScheduleStatus.STOPPED),
         dg.build_schedule_from_partitioned_job(
             report_job, name="incentives_daily_service_report_schedule", minute_of_hour=int(report_cron[0]),
             hour_of_day=int(report_cron[1]), default_status=dg.DefaultScheduleStatus.RUNNING),

@@ -1,5 +1,5 @@
 """A real embedded-default stack for the API: Dagster webserver and daemon on a SQLite
-instance, and `yd-platform api` in front of them, shared by the module's tests."""
+instance, and `yd-platform api` in front of them, shared by the package's tests."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class ApiStack:
     def post(self, path: str, body, key: str | None = API_KEY) -> requests.Response:
         return requests.post(f"{self.api_url}{path}", json=body, headers=_headers(key), timeout=60)
 
-    def wait_done(self, task_id: str, timeout: float = 600) -> dict:
+    def wait_done(self, task_id: str, timeout: float = 900) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.get(f"/api/v1/tags/tasks/{task_id}/status").json()["status"]
@@ -45,6 +45,15 @@ class ApiStack:
                 return status
             time.sleep(2)
         raise AssertionError(f"task {task_id} not done after {timeout}s\n{self.log_tail()}")
+
+    def wait_healthy(self, timeout: float = 120) -> requests.Response:
+        """/health once the daemon has sent its first heartbeats (or the last answer)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.get("/health", key=None)
+            if response.status_code == 200 or time.monotonic() > deadline:
+                return response
+            time.sleep(2)
 
     def log_tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.logs.glob("*.log")))
@@ -62,7 +71,7 @@ def start_api(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def api_stack(tmp_path_factory) -> Iterator[ApiStack]:
     root = tmp_path_factory.mktemp("api_stack")
     home, dagster_home, logs = root / "yd_home", root / "dagster_home", root / "logs"
@@ -75,9 +84,7 @@ def api_stack(tmp_path_factory) -> Iterator[ApiStack]:
     env.update(YD_HOME=str(home), DAGSTER_HOME=str(dagster_home), SPARK_LOCAL_IP="127.0.0.1",
                PYTHONUNBUFFERED="1", YD_UI_URL=dagster_url, YD_API_KEY=API_KEY,
                # a loaded machine can take over a minute to start a run's code server call
-               DAGSTER_GRPC_TIMEOUT_SECONDS="300",
-               # a named PMS database: its service schedules start running, as in production
-               YD_PMS_DB_URL=f"sqlite:///{home / 'pms.db'}")
+               DAGSTER_GRPC_TIMEOUT_SECONDS="300")
     workspace = str(REPO / "workspace.yaml")
     procs = [start_group([str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
                          env, logs / "webserver.log", cwd=REPO),

@@ -3,8 +3,6 @@ calls start real user_tags runs and report them; errors are 401/404/422/503 as d
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from yd_platform.catalog import load_catalog
@@ -35,12 +33,7 @@ def seeded(api_stack: ApiStack):
 
 
 def test_health_names_webserver_daemon_and_app_database(api_stack: ApiStack, seeded):
-    deadline = time.monotonic() + 90
-    while True:  # the daemon's first heartbeat takes a few seconds
-        response = api_stack.get("/health", key=None)
-        if response.status_code == 200 or time.monotonic() > deadline:
-            break
-        time.sleep(2)
+    response = api_stack.wait_healthy()
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "healthy"
