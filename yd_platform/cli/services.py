@@ -100,3 +100,10 @@ class DagsterServices:
             self.proc.wait(KILL_WAIT_SECONDS)
         except subprocess.TimeoutExpired:
             pass
+
+
+def start_api(host: str, port: int, dagster_url: str) -> subprocess.Popen:
+    """`yd-platform api` beside the UI, talking to this webserver (it says where it listens)."""
+    env = {**os.environ, "YD_UI_URL": dagster_url}
+    return subprocess.Popen([sys.executable, "-m", "yd_platform.cli.main", "api", "--host", host, "--port", str(port)],
+                            env=env)

@@ -68,6 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--datasets", nargs="+", metavar="PLATFORM/DATASET")
     up.add_argument("--startup-timeout", type=float, default=300.0,
                     help="seconds to wait for the webserver to load the code location")
+    up.add_argument("--api-port", type=int, default=8000,
+                    help="port of the HTTP API (yd-platform api) started beside the UI; 0: do not start it")
     up.set_defaults(func=up_cmd)
 
 
@@ -158,7 +160,7 @@ def prepare_tags() -> None:
 
 
 def up_cmd(args: argparse.Namespace) -> int:
-    from yd_platform.cli.services import DagsterServices, StartupError, stop_on_sigterm
+    from yd_platform.cli.services import DagsterServices, StartupError, start_api, stop_on_sigterm
     from yd_platform.collect.embedded import start_portal_process
 
     stop_on_sigterm()
@@ -166,7 +168,7 @@ def up_cmd(args: argparse.Namespace) -> int:
     # One demo portal for every run process of the daemon (skipped when YD_PORTAL_URL
     # points at real back-ends); started first so the runs inherit YD_PORTAL_URL.
     portal = start_portal_process()
-    services = None
+    services = api = None
     try:
         if portal is not None:
             print(f"Demo merchant portal on {os.environ['YD_PORTAL_URL']}", flush=True)
@@ -177,6 +179,8 @@ def up_cmd(args: argparse.Namespace) -> int:
         services = DagsterServices(args.host, str(args.port), target)
         services.wait_ready(args.startup_timeout)
         print(f"Dagster UI on {services.url}  (DAGSTER_HOME={home})", flush=True)
+        if args.api_port:
+            api = start_api(args.host, args.api_port, services.url)
         if not args.skip_run:
             submit_plan(services.url, args.date, args.datasets)
         return services.wait()
@@ -187,6 +191,9 @@ def up_cmd(args: argparse.Namespace) -> int:
         print(f"yd-platform up: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
+        if api is not None:
+            api.terminate()
+            api.wait(10)
         if services is not None:
             services.stop()
         if portal is not None:

@@ -73,7 +73,9 @@ def start_up(home: Path, *args: str, timeout: float = 480) -> UpProcess:
     env.update(YD_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"), SPARK_LOCAL_IP="127.0.0.1",
                YD_UI_URL=f"http://127.0.0.1:{port}", PYTHONUNBUFFERED="1")
     log_path = home / "up.log"
-    proc = subprocess.Popen([sys.executable, "-m", "yd_platform.cli.main", "up", "--port", str(port), *args],
+    api_port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "yd_platform.cli.main", "up", "--port", str(port),
+                             "--api-port", str(api_port), *args],
                             cwd=REPO, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
     up = UpProcess(proc, f"http://127.0.0.1:{port}", home, env, log_path)
     wait_for("`yd-platform up` to serve the UI",
