@@ -55,6 +55,13 @@ class ColumnSpec(Strict):
         return value
 
 
+def five_field_cron(value: str) -> str:
+    """A cron string of five fields (minute hour day month weekday), or a ValueError."""
+    if not croniter.is_valid(value) or len(value.split()) != 5:
+        raise ValueError(f"invalid cron expression {value!r} (five fields expected)")
+    return value
+
+
 class ChecksSpec(Strict):
     """Per-dataset alert settings read by the checks stage."""
 
@@ -137,9 +144,7 @@ class DatasetSpec(Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        if not croniter.is_valid(value) or len(value.split()) != 5:
-            raise ValueError(f"invalid cron expression {value!r} (five fields expected)")
-        return value
+        return five_field_cron(value)
 
     @field_validator("collector")
     @classmethod

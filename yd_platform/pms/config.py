@@ -10,9 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from yd_platform.catalog.models import five_field_cron
+from yd_platform.catalog.yaml_files import read_yaml
 from yd_platform.pms.schema import TABLES
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "pms.yaml"
@@ -56,11 +57,7 @@ class Service(_Model):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from croniter import croniter
-
-        if not croniter.is_valid(value):
-            raise ValueError(f"not a valid cron expression: {value!r}")
-        return value
+        return five_field_cron(value)
 
     @field_validator("tables")
     @classmethod
@@ -124,8 +121,4 @@ def parse_pms_config(data: dict, source: str = "pms.yaml") -> PmsConfig:
 @lru_cache(maxsize=4)
 def load_pms_config(path: str | None = None) -> PmsConfig:
     file = Path(path) if path else DEFAULT_CONFIG
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PmsConfigError(f"{file}: cannot read: {exc}") from None
-    return parse_pms_config(data, file.name)
+    return parse_pms_config(read_yaml(file, PmsConfigError), file.name)
