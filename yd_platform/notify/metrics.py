@@ -31,8 +31,10 @@ WINDOW_PER_JOB = 1000
 QUANTILES = (0.5, 0.95, 0.99)
 FAILED_CHECK_HISTORY = 1000
 CHECK_PAGE = 25
-# Runs whose update lands in the same instant as the previous read are read again.
-UPDATE_OVERLAP = timedelta(seconds=1)
+# Runs whose update lands in the same instant as the previous read are read again:
+# Dagster keeps update timestamps to the microsecond (MySQL DATETIME(6) too) and filters
+# `updated_after` strictly, so one microsecond back re-reads only that instant's runs.
+UPDATE_OVERLAP = timedelta(microseconds=1)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -16,7 +16,7 @@ SEED_DATASETS = {
     "jd": {"store_inventory": ("daily", -1)},
     "dw": {"user_basic_info": ("daily", 0), "user_asset_summary": ("daily", 0),
            "user_activity_summary": ("daily", 0)},
-    "erp": {"store_data": ("daily", -1)},
+    "erp": {"goodscount": ("daily", -1), "goodsbom": ("daily", -1)},
 }
 
 
@@ -31,8 +31,8 @@ def test_shipped_catalog_has_the_seed_datasets(catalog):
 
 def test_paths_and_tables_follow_the_old_naming(catalog):
     ds = catalog.dataset("pdd", "kpi_days")
-    assert ds.object_path == "ods/pdd/kpi_days"
-    assert ds.table == "minio.warehouse.ods.pdd.kpi_days"
+    assert ds.object_path == "ods/pdd/pdd_kpi_days"
+    assert ds.table == "minio.warehouse.ods.pdd.pdd_kpi_days"
     assert ds.collector == "pdd"
     assert catalog.dataset("tm", "kpi_weekly").weekly_start_weekday == 4  # Thursday
 
@@ -62,8 +62,8 @@ def _broken(mutate) -> str:
          ["platform 'pdd'", "dataset 'kpi_weekly'", "field 'range'", "spans 7 days"]),
         (lambda r: r["platforms"]["pdd"]["datasets"]["kpi_monthly"].pop("range"),
          ["dataset 'kpi_monthly'", "field 'range'", "last_month"]),
-        (lambda r: r["platforms"]["erp"]["datasets"]["store_data"].update(cadense="daily"),
-         ["platform 'erp'", "dataset 'store_data'", "field 'cadense'", "Extra inputs"]),
+        (lambda r: r["platforms"]["erp"]["datasets"]["goodscount"].update(cadense="daily"),
+         ["platform 'erp'", "dataset 'goodscount'", "field 'cadense'", "Extra inputs"]),
         (lambda r: r["platforms"]["pdd"]["shops"].append({"id": "bad|id", "name": "x"}),
          ["platform 'pdd'", "field 'id'", "may only contain"]),
     ],

@@ -61,7 +61,8 @@ def test_month_and_week_bounds():
 @pytest.mark.parametrize(
     ("platform", "dataset", "day", "times"),
     [
-        ("erp", "store_data", "2025-10-02", ["07:00"]),
+        ("erp", "goodscount", "2025-10-02", ["07:00"]),
+        ("erp", "goodsbom", "2025-10-02", ["07:00"]),
         ("jd", "store_inventory", "2025-10-02", ["07:30"]),
         ("pdd", "quality", "2025-10-02", ["08:00"]),
         ("pdd", "badscore", "2025-10-02", ["08:30"]),

@@ -5,7 +5,7 @@ import pytest
 
 from yd_platform.checks.rules import RuleConfigError, load_rules, run_rule
 
-BAD_REVIEWS = "minio.warehouse.ods.pdd.badscore"
+BAD_REVIEWS = "minio.warehouse.ods.pdd.pdd_badscore"
 
 
 def _load(catalog, *rules):
@@ -21,9 +21,9 @@ def test_shipped_rules_load(catalog):
     ({"name": "r_table", "table": "minio.warehouse.ods.pdd.nope", "sql": "SELECT 1"},
      "alert rule 'r_table': unknown table 'minio.warehouse.ods.pdd.nope'"),
     ({"name": "r_column", "table": BAD_REVIEWS, "sql": "SELECT shop_id FROM this_period WHERE stars < 2"},
-     "alert rule 'r_column' on minio.warehouse.ods.pdd.badscore: invalid SQL"),
+     "alert rule 'r_column' on minio.warehouse.ods.pdd.pdd_badscore: invalid SQL"),
     ({"name": "r_syntax", "table": BAD_REVIEWS, "sql": "SELEC shop_id FROM this_period"},
-     "alert rule 'r_syntax' on minio.warehouse.ods.pdd.badscore: invalid SQL"),
+     "alert rule 'r_syntax' on minio.warehouse.ods.pdd.pdd_badscore: invalid SQL"),
     ({"name": "r_both", "table": BAD_REVIEWS, "sql": "SELECT 1", "metric": "SELECT 1", "max": 1},
      "alert rule 'r_both': "),
     ({"name": "r_metric", "table": BAD_REVIEWS, "metric": "SELECT count(*), 1 FROM this_period", "max": 3},
@@ -74,7 +74,9 @@ def test_kpi_drop_and_stopped_shop_compare_with_last_period(catalog):
 
 
 def test_metric_rule_threshold(catalog):
-    rule, ds = next((r, d) for r, d in load_rules(catalog) if r.name == "pdd_quality_score_low")
-    table = pa.table({"shop_id": ["s", "s"], "goods_id": ["g1", "g2"], "quality_score": ["3.5", "4.1"]})
+    rule, ds = next((r, d) for r, d in load_rules(catalog) if r.name == "pdd_abnormal_order_ratio_high")
+    table = pa.table({"shop_id": ["s", "s"], "goods_id": ["g1", "g2"], "abnormal_order_ratio": ["0.02", "0.10"]})
     outcome = run_rule(rule, ds, table, None)
-    assert not outcome.passed and outcome.metadata["value"] == pytest.approx(3.8)
+    assert not outcome.passed and outcome.metadata["value"] == pytest.approx(0.06)
+    within = pa.table({"shop_id": ["s", "s"], "goods_id": ["g1", "g2"], "abnormal_order_ratio": ["0.01", "0.03"]})
+    assert run_rule(rule, ds, within, None).passed
