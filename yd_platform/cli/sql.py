@@ -2,7 +2,7 @@
 
 Reads the parquet on the configured object store (local folder or MinIO), so it works
 on the embedded default and next to a production MinIO alike. Tables are named as in
-the catalog, e.g. `select * from minio.warehouse.ods.pdd.badscore where dt = '2025-10-01'`
+the catalog, e.g. `select * from minio.warehouse.ods.pdd.pdd_badscore where dt = '2025-10-01'`
 (or the short `pdd.badscore`).
 """
 

@@ -60,7 +60,7 @@ class ReflectionRefresh:
 
 
 def dremio_path(table: str) -> str:
-    """`minio.warehouse.ods.pdd.badscore` -> `"minio"."warehouse"."ods"."pdd"."badscore"`."""
+    """`minio.warehouse.ods.pdd.pdd_badscore` -> `"minio"."warehouse"."ods"."pdd"."pdd_badscore"`."""
     return ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
 
 

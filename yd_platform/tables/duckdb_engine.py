@@ -4,8 +4,8 @@ Each dataset is scanned as a pyarrow dataset (local folder or S3/MinIO through
 pyarrow.fs.S3FileSystem, since DuckDB's httpfs is not assumed) with its Hive partition
 column (`dt`, `week` or `month`, as text) and exposed under three names:
 
-- its configured table name, quoted: `"minio.warehouse.ods.pdd.badscore"`;
-- the same name unquoted, as Dremio users type it: `minio.warehouse.ods.pdd.badscore`
+- its configured table name, quoted: `"minio.warehouse.ods.pdd.pdd_badscore"`;
+- the same name unquoted, as Dremio users type it: `minio.warehouse.ods.pdd.pdd_badscore`
   (`query()` quotes configured names before DuckDB sees the SQL);
 - `<platform>.<dataset>`, e.g. `pdd.badscore` (a DuckDB schema per platform).
 """

@@ -129,7 +129,7 @@ def test_ods_stage_refreshes_dremio(dremio, catalog, instance, tmp_path):
 
     ok = publish(ds, "2025-10-01", {"object_store": store, "table_engine": engine("s3cret")}, instance)
     assert ok.success
-    meta = materialization(ok, ds, "ods").metadata
+    meta = materialization(ok, "ods", ds).metadata
     assert meta["refresh_job"].value in fake.jobs and meta["reflections_refreshed"].value == "pdd_badscore_raw"
 
     bad = publish(ds, "2025-10-01", {"object_store": store, "table_engine": engine("nope")}, instance)

@@ -25,20 +25,20 @@ def two_partitions(tmp_path, catalog, instance):
 def test_query_over_two_partitions(two_partitions):
     result = two_partitions.query(
         "select dt, count(*) as n, count(distinct shop_id) as shops "
-        "from minio.warehouse.ods.pdd.badscore group by dt order by dt")
+        "from minio.warehouse.ods.pdd.pdd_badscore group by dt order by dt")
     assert result.columns == ["dt", "n", "shops"]
     assert result.rows == [("2025-10-01", 4, 2), ("2025-10-02", 6, 2)]
 
 
 def test_quoted_and_short_names(two_partitions):
-    quoted = two_partitions.query('select count(*) from "minio.warehouse.ods.pdd.badscore" where dt = \'2025-10-02\'')
+    quoted = two_partitions.query('select count(*) from "minio.warehouse.ods.pdd.pdd_badscore" where dt = \'2025-10-02\'')
     short = two_partitions.query("select sum(score), min(period_start) from pdd.badscore where dt = '2025-10-02'")
     assert quoted.rows == [(6,)]
     assert short.rows == [(30, date(2025, 10, 2))]
 
 
 def test_dataset_without_data_is_empty_with_columns(two_partitions):
-    result = two_partitions.query("select * from minio.warehouse.ods.jd.store_inventory")
+    result = two_partitions.query("select * from minio.warehouse.ods.jd.jd_store")
     assert result.rows == []
     assert result.columns[:3] == ["platform", "shop_id", "sku_id"] and result.columns[-1] == "dt"
 

@@ -4,31 +4,31 @@ import pytest
 
 from yd_platform.pipeline.layout import raw_object
 from yd_platform.tables.duckdb_engine import DuckDBTables
+from yd_platform.tables.engine import TableEngineResource
 from yd_platform.tables.ods import ods_data_key
 from yd_platform_tests.merge.files import materialization, publish, review_rows, xlsx
 
 
 @pytest.mark.slow
-def test_publish_on_minio_and_query(minio_store, catalog, instance, monkeypatch):
-    monkeypatch.delenv("YD_TABLE_ENGINE", raising=False)
+def test_publish_on_minio_and_query(minio_store, catalog, instance):
     ds = catalog.dataset("pdd", "badscore")
     store = minio_store.client()
-    resources = {"object_store": minio_store}
+    resources = {"object_store": minio_store, "table_engine": TableEngineResource(engine="duckdb")}
     for day, n in (("2025-10-01", 2), ("2025-10-02", 4)):
         store.put_bytes(raw_object(ds, day, "shop_a", "xlsx"), xlsx(review_rows(f"{day}-", n)))
         assert publish(ds, day, resources, instance).success
     rerun = publish(ds, "2025-10-02", resources, instance)
     assert rerun.success
 
-    assert [o.key for o in store.list("ods/pdd/badscore")] == [
+    assert [o.key for o in store.list("ods/pdd/pdd_badscore")] == [
         ods_data_key(ds, "2025-10-01"), ods_data_key(ds, "2025-10-02")]
     meta = materialization(rerun, "ods").metadata
-    assert meta["partition_path"].value == f"s3://{minio_store.bucket}/ods/pdd/badscore/dt=2025-10-02/"
+    assert meta["partition_path"].value == f"s3://{minio_store.bucket}/ods/pdd/pdd_badscore/dt=2025-10-02/"
     assert meta["dagster/row_count"].value == 4
 
     tables = DuckDBTables.for_catalog(catalog, minio_store)
     try:
-        result = tables.query("select dt, count(*) from minio.warehouse.ods.pdd.badscore group by dt order by dt")
+        result = tables.query("select dt, count(*) from minio.warehouse.ods.pdd.pdd_badscore group by dt order by dt")
     finally:
         tables.close()
     assert result.rows == [("2025-10-01", 2), ("2025-10-02", 4)]

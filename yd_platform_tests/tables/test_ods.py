@@ -19,23 +19,24 @@ def test_rerun_replaces_partition(tmp_path, catalog, instance):
     put_raw(store, ds, DAY, "shop_a", xlsx(review_rows("a", 4)))
     put_raw(store, ds, DAY, "shop_b", xlsx(review_rows("b", 2)))
     # an object of an older layout under the partition goes away on the next publish
-    store.put_bytes(f"ods/pdd/badscore/dt={DAY}/part-legacy.parquet", b"old")
+    store.put_bytes(f"ods/pdd/pdd_badscore/dt={DAY}/part-legacy.parquet", b"old")
 
     first = publish(ds, DAY, local_resources(tmp_path), instance)
     second = publish(ds, DAY, local_resources(tmp_path), instance)
 
     assert first.success and second.success
-    files = store.list(f"ods/pdd/badscore/dt={DAY}")
+    files = store.list(f"ods/pdd/pdd_badscore/dt={DAY}")
     assert [o.key for o in files] == [ods_data_key(ds, DAY)]
     assert pq.read_table(tmp_path / files[0].key).num_rows == 6
     meta = materialization(second, "ods").metadata
     assert meta["dagster/row_count"].value == 6
-    assert meta["table"].value == "minio.warehouse.ods.pdd.badscore"
-    assert meta["partition_path"].value.endswith(f"ods/pdd/badscore/dt={DAY}/")
+    assert meta["table"].value == "minio.warehouse.ods.pdd.pdd_badscore"
+    assert meta["partition_path"].value.endswith(f"ods/pdd/pdd_badscore/dt={DAY}/")
     assert meta["bytes"].value == files[0].size
     assert meta["engine"].value == "duckdb"
     columns = [c.name for c in meta["dagster/column_schema"].schema.columns]
-    assert columns[:3] == ["platform", "shop_id", "review_id"] and columns[-1] == "dt"
+    assert columns[:3] == ["platform", "shop_id", "order_id"] and columns[-1] == "dt"
+    assert "extra_columns" in columns  # the report's headers the catalog does not know
     assert materialization(first, "ods").metadata["replaced_objects"].value == 1
 
 
@@ -63,7 +64,7 @@ def test_merged_input_with_other_schema_is_refused(tmp_path, catalog):
     store.put_file(merged_parquet(ds, DAY), tmp_path / "t.parquet")
     with pytest.raises(OdsError, match="does not have the table schema"):
         publish_partition(store, ds, DAY)
-    assert store.list("ods/pdd/badscore") == []
+    assert store.list("ods/pdd/pdd_badscore") == []
 
 
 def test_missing_merged_input(tmp_path, catalog):
@@ -75,14 +76,14 @@ def test_table_files_are_the_visible_parquet_files_of_its_partitions(tmp_path, c
     ds = catalog.dataset("pdd", "badscore")
     store = LocalObjectStore(tmp_path)
     for name in ("part-00000.parquet", "_part-00001.parquet", "notes.txt"):
-        store.put_bytes(f"ods/pdd/badscore/dt={DAY}/{name}", b"x")
-    store.put_bytes("ods/pdd/badscore/dt=2025-10-02/part-00000.parquet", b"x")
-    store.put_bytes("ods/pdd/badscore_old/dt=2025-10-02/part-00000.parquet", b"x")
+        store.put_bytes(f"ods/pdd/pdd_badscore/dt={DAY}/{name}", b"x")
+    store.put_bytes("ods/pdd/pdd_badscore/dt=2025-10-02/part-00000.parquet", b"x")
+    store.put_bytes("ods/pdd/pdd_badscore_old/dt=2025-10-02/part-00000.parquet", b"x")
 
     assert ods_files(store, ds, DAY) == [ods_data_key(ds, DAY)]
     assert ods_files(store, ds) == [ods_data_key(ds, DAY), ods_data_key(ds, "2025-10-02")]
     assert ods_partition_key(ds, ods_data_key(ds, DAY)) == DAY
-    assert ods_partition_key(ds, "ods/pdd/badscore/month=2025-10/part-00000.parquet") is None
-    assert ods_partition_key(ds, "ods/pdd/badscore_old/dt=2025-10-02/part-00000.parquet") is None
+    assert ods_partition_key(ds, "ods/pdd/pdd_badscore/month=2025-10/part-00000.parquet") is None
+    assert ods_partition_key(ds, "ods/pdd/pdd_badscore_old/dt=2025-10-02/part-00000.parquet") is None
     monthly = catalog.dataset("pdd", "kpi_monthly")
     assert ods_partition_key(monthly, ods_data_key(monthly, "2025-09")) == "2025-09"

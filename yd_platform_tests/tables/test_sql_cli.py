@@ -18,7 +18,7 @@ def _publish_two_days(yd_home, catalog, instance):
 
 def test_sql_table_json_csv(yd_home, catalog, instance, capsys):
     _publish_two_days(yd_home, catalog, instance)
-    sql = "select dt, count(*) as n from minio.warehouse.ods.pdd.badscore group by dt order by dt"
+    sql = "select dt, count(*) as n from minio.warehouse.ods.pdd.pdd_badscore group by dt order by dt"
 
     assert main(["sql", sql]) == 0
     out = capsys.readouterr().out
@@ -28,12 +28,14 @@ def test_sql_table_json_csv(yd_home, catalog, instance, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line) for line in lines] == [{"dt": "2025-10-01", "n": 2}, {"dt": "2025-10-02", "n": 3}]
 
-    assert main(["sql", "select goods_name, review_time from pdd.badscore order by review_id limit 1", "--csv"]) == 0
+    # 评价时间 is no catalog column: the merge keeps it in extra_columns (JSON per row)
+    sql = "select goods_name, extra_columns->>'评价时间' as review_time from pdd.badscore order by order_id limit 1"
+    assert main(["sql", sql, "--csv"]) == 0
     assert capsys.readouterr().out == "goods_name,review_time\n衬衫,2025-10-01 10:00:00\n"
 
 
 def test_sql_lists_tables_and_reports_errors(yd_home, capsys):
     assert main(["sql", "--tables"]) == 0
-    assert "minio.warehouse.ods.pdd.badscore" in capsys.readouterr().out
+    assert "minio.warehouse.ods.pdd.pdd_badscore" in capsys.readouterr().out
     assert main(["sql", "select broken from"]) == 1
     assert "yd-platform sql: ParserException" in capsys.readouterr().err
