@@ -7,7 +7,7 @@ found in the UI. Old callers' paths without `/tags` (`/api/v1/tasks/...`) answer
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -39,6 +39,8 @@ class TriggerRequest(BaseModel):
                                description="required for task-tags, optional for task-users")
     user_ids: list[str] = Field(default_factory=list, validate_default=True,
                                 description="required for task-users")
+    today: date | None = Field(default=None, description="the day the feature window ends (recent_days, "
+                                                          "snapshots); default: today in Asia/Shanghai")
 
     @field_validator("tag_ids")
     @classmethod
@@ -75,7 +77,8 @@ def app_engine(request: Request) -> sa.Engine:
 def trigger(body: TriggerRequest, api: DagsterApi = Depends(dagster)) -> dict[str, Any]:
     """Start a user_tags run; answers at once with its task id (the run id)."""
     submitted = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    run_id = api.submit(JOB, run_config=run_config(body.tag_ids, body.user_ids),
+    today = body.today.isoformat() if body.today else None
+    run_id = api.submit(JOB, run_config=run_config(body.tag_ids, body.user_ids, today),
                         tags={"yd/trigger": "api", "yd/tags_mode": body.mode})
     return {"success": True, "task_id": run_id, "message": "tag task submitted",
             "data": {"mode": body.mode, "tag_ids": body.tag_ids, "user_ids": body.user_ids,

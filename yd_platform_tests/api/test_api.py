@@ -14,6 +14,7 @@ from yd_platform_tests.processes import free_port, stop_group
 from yd_platform_tests.tags.ods_data import write_chat_ods
 
 pytestmark = pytest.mark.slow
+TODAY = "2025-10-02"  # the day after the test chats
 
 
 def _rule(field: str, value: int) -> dict:
@@ -27,8 +28,8 @@ def seeded(api_stack: ApiStack):
         mp.setenv("YD_HOME", api_stack.env["YD_HOME"])
         write_chat_ods(object_store_from_env().client(), load_catalog())
         engine = engine_for(f"sqlite:///{api_stack.env['YD_HOME']}/app.db")
-        save_tag(engine, 1, "多次咨询", _rule("chat_sessions", 2), category="行为分析")
-        save_tag(engine, 2, "话多", _rule("chat_messages", 15), category="行为分析", description="many messages")
+        save_tag(engine, 101, "多次咨询", _rule("chat_sessions", 2), category="行为分析")
+        save_tag(engine, 102, "话多", _rule("chat_messages", 15), category="行为分析", description="many messages")
     return engine
 
 
@@ -81,33 +82,38 @@ def test_unknown_task_is_404(api_stack: ApiStack):
 def test_available_tags_with_categories(api_stack: ApiStack, seeded):
     body = api_stack.get("/api/v1/tags/available").json()
     by_id = {t["tag_id"]: t for t in body["tags"]}
-    assert by_id[1]["tag_name"] == "多次咨询" and by_id[1]["tag_category"] == "行为分析"
-    assert by_id[2]["description"] == "many messages"
-    assert by_id[2]["rule"]["conditions"][0]["field"] == "chat_messages"
+    assert by_id[101]["tag_name"] == "多次咨询" and by_id[101]["tag_category"] == "行为分析"
+    assert by_id[102]["description"] == "many messages"
+    assert by_id[102]["rule"]["conditions"][0]["field"] == "chat_messages"
     assert "行为分析" in {c["category_name"] for c in body["categories"]}
 
 
 def test_trigger_in_each_mode_runs_to_success(api_stack: ApiStack, seeded):
-    # task-all: every tag for every user
-    task = api_stack.post("/api/v1/tags/trigger", {"mode": "task-all"})
+    # task-all: every tag (ours and the shipped ones) for every user, as of the chats' days
+    task = api_stack.post("/api/v1/tags/trigger", {"mode": "task-all", "today": TODAY})
     assert task.status_code == 202, task.text
     task_id = task.json()["task_id"]
     status = api_stack.wait_done(task_id)
     assert status["status"] == "completed", api_stack.log_tail()
     assert status["mode"] == "task-all" and status["started_at"] and status["completed_at"]
-    assert status["result"]["matched_users"] >= 1
+    assert status["result"]["matched_users"] == 2
+    per_tag = {row["tag_id"]: row for row in status["result"]["per_tag"]}
+    # b1: 3 sessions, 18 messages; b3: 1 session, 20 messages; b2: 1 session, 1 message
+    assert per_tag[101]["users_matched"] == 1 and per_tag[102]["users_matched"] == 2
     tags = {u: r["tag_ids"] for u, r in read_user_tags(seeded).items()}
-    assert tags["b1"] == [1] and tags["b3"] == [2]
+    assert tags == {"b1": [101, 102], "b3": [102]}
 
     # task-tags then task-users: their own run ids, found in the recent-task list
     ids = []
-    for body in ({"mode": "task-tags", "tag_ids": [2]}, {"mode": "task-users", "user_ids": ["b3"]}):
+    for body in ({"mode": "task-tags", "tag_ids": [102], "today": TODAY},
+                 {"mode": "task-users", "user_ids": ["b3"], "today": TODAY}):
         response = api_stack.post("/api/v1/tags/trigger", body)
         assert response.status_code == 202
         ids.append(response.json()["task_id"])
         done = api_stack.wait_done(ids[-1])
         assert done["status"] == "completed" and done["mode"] == body["mode"]
         assert done.get("tag_ids", []) == body.get("tag_ids", [])
+        assert done["result"]["rows_inserted"] == done["result"]["rows_updated"] == 0  # nothing changed
     recent = api_stack.get("/api/v1/tags/tasks").json()["tasks"]
     assert [t["task_id"] for t in recent[:3]] == [ids[1], ids[0], task_id]
     # the old callers' path answers the same

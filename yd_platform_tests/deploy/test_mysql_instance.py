@@ -20,7 +20,7 @@ from yd_platform.resources.shops import ShopSourceResource
 from yd_platform.tags.graphql import trigger_user_tags, wait_for_run
 from yd_platform.tags.store import ensure_tables, save_tag
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 COLLECT = "erp__goodscount__collect"
 PUBLISH = "erp__goodscount__publish"

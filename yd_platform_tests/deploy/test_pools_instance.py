@@ -20,7 +20,7 @@ from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.shops import ShopSourceResource
 from yd_platform_tests.processes import free_port, stop
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 JOB = "pdd__badscore__collect"
 POOL = account_pool("pdd", "pdd_acc_01")  # the account of shop pdd_flagship
