@@ -230,4 +230,4 @@ def test_reports_the_collector_writes_merge_and_publish(demo, catalog, tmp_path,
         put_raw(LocalObjectStore(tmp_path), job.ds, job.period.key, job.shop, collect(job).data)
         result = publish(catalog.dataset(platform, code), job.period.key, resources, instance)
         assert result.success, f"{platform}/{code} did not merge and publish"
-        assert materialization(result, job.ds, "ods").metadata["dagster/row_count"].value == expected_rows(job)
+        assert materialization(result, "ods", job.ds).metadata["dagster/row_count"].value == expected_rows(job)
