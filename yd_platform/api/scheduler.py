@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
 from yd_platform.api.dagster_api import DagsterApi

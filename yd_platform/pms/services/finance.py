@@ -202,7 +202,7 @@ def calculate_monthly_labor_cost_task(ctx: ServiceContext) -> dict:
     project_costs row per month (the old key had no month, so each month overwrote the last);
     projects.actual_cost moves by the difference, then the budget check runs."""
     first, last = month_of(ctx)
-    ts, u, ur, d, pc = t.timesheet.c, t.users.c, t.user_roles.c, t.departments.c, t.project_costs.c
+    ts, ur, d, pc = t.timesheet.c, t.user_roles.c, t.departments.c, t.project_costs.c
     sheets = ctx.conn.execute(sa.select(ts.project_id, ts.user_id, sa.func.sum(ts.hours), sa.func.max(ts.work_date))
                               .where((ts.status == "APPROVED") & (ts.work_date >= first) & (ts.work_date <= last))
                               .group_by(ts.project_id, ts.user_id)).all()

@@ -127,7 +127,7 @@ def check_equipment_maintenance_reminder(ctx: ServiceContext) -> dict:
 @service("run_ecn_scheduler")
 def run_ecn_scheduler(ctx: ServiceContext) -> dict:
     """Overdue ECN evaluations (3 days), approvals (past due_date, flagged is_overdue) and tasks."""
-    n, ev, ap, tk = t.ecn.c, t.ecn_evaluations.c, t.ecn_approvals.c, t.ecn_tasks.c
+    ev, ap, tk = t.ecn_evaluations.c, t.ecn_approvals.c, t.ecn_tasks.c
     ecns = {r["id"]: dict(r) for r in ctx.conn.execute(sa.select(t.ecn)).mappings()}
     items: list[tuple[int, int | None, float, str]] = []
     for r in ctx.conn.execute(sa.select(t.ecn_evaluations).where(
