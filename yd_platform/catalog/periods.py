@@ -1,9 +1,11 @@
 """Date rules: which period a tick on day T asks for, and how periods are spelled.
 
-A `Period` has two spellings: `key`, the Dagster partition key (daily `YYYY-MM-DD`,
-weekly the window's first day `YYYY-MM-DD`, monthly `YYYY-MM`), and `label`, the
-format the old task tables used (weekly `YYYY-MM-DD_YYYY-MM-DD`). Schedules and the
-`plan` command both go through `period_for_tick`, so they can never disagree.
+A `Period` has three spellings: `key`, the Dagster partition key (daily `YYYY-MM-DD`,
+weekly the window's first day `YYYY-MM-DD`, monthly `YYYY-MM`); `label`, the format
+the old task tables used (weekly `YYYY-MM-DD_YYYY-MM-DD`); and `span`, first and last
+day `YYYY-MM-DD_YYYY-MM-DD` as the ODS `dt=` folders of weekly and monthly tables spell
+it. Schedules and the `plan` command both go through `period_for_tick`, so they can
+never disagree.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ class Period:
 
     @property
     def label(self) -> str:
-        if self.cadence is Cadence.weekly:
-            return f"{self.start.isoformat()}_{self.end.isoformat()}"
-        return self.key
+        return self.span if self.cadence is Cadence.weekly else self.key
+
+    @property
+    def span(self) -> str:
+        return f"{self.start.isoformat()}_{self.end.isoformat()}"
 
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
@@ -72,6 +76,20 @@ def period_from_key(cadence: Cadence, key: str) -> Period:
     if cadence is Cadence.weekly:
         return Period(start, start + timedelta(days=6), cadence)
     return Period(start, start, cadence)
+
+
+def period_from_span(cadence: Cadence, span: str) -> Period:
+    """Parse `<first>_<last>` back into its period; a range that is not exactly one
+    period of the cadence (a 6-day week, half a month, `2025-9-1`) is a ValueError."""
+    first, _, _ = span.partition("_")
+    try:
+        start = date.fromisoformat(first)
+    except ValueError:
+        start = None
+    period = period_from_key(cadence, Period(start, start, cadence).key) if start else None
+    if period is None or period.span != span:
+        raise ValueError(f"{span!r} is not a {cadence.value} period `<first day>_<last day>`")
+    return period
 
 
 def period_from_label(cadence: Cadence, label: str) -> Period:

@@ -3,7 +3,8 @@
 Reads the parquet on the configured object store (local folder or MinIO), so it works
 on the embedded default and next to a production MinIO alike. Tables are named as in
 the catalog, e.g. `select * from minio.warehouse.ods.pdd.pdd_badscore where dt = '2025-10-01'`
-(or the short `pdd.badscore`).
+(or the short `pdd.badscore`). Every table's partition column is `dt` (text): the day,
+or for weekly and monthly tables first and last day, `dt = '2025-09-01_2025-09-30'`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import sys
 import unicodedata
 from datetime import date, datetime
 
-from yd_platform.catalog import load_catalog
-from yd_platform.pipeline.partitions import ods_partition_column
+from yd_platform.catalog import Cadence, load_catalog
 from yd_platform.resources.core import object_store_from_env
 from yd_platform.tables.duckdb_engine import DuckDBTables, QueryResult
+
+DT_VALUES = {Cadence.daily: "dt = YYYY-MM-DD", Cadence.weekly: "dt = <first day>_<last day>",
+             Cadence.monthly: "dt = YYYY-MM-01_YYYY-MM-<last day>"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     if args.tables:
-        rows = [(ds.table, f"{ds.platform}.{ds.code}", ods_partition_column(ds), ds.name)
+        rows = [(ds.table, f"{ds.platform}.{ds.code}", DT_VALUES[ds.cadence], ds.name)
                 for ds in catalog.datasets() if ds.columns]
-        print(render_table(QueryResult(["table", "short name", "partition column", "dataset"], rows)))
+        print(render_table(QueryResult(["table", "short name", "partition", "dataset"], rows)))
         return 0
     if not args.query:
         print("yd-platform sql: give a query, or --tables to list the tables", file=sys.stderr)

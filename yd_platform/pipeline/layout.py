@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.pipeline.partitions import ods_partition_column
+from yd_platform.pipeline.partitions import ODS_PARTITION_COLUMN, ods_partition_value
 
 
 def raw_prefix(ds: DatasetSpec, partition: str) -> str:
@@ -35,4 +35,5 @@ def merged_parquet(ds: DatasetSpec, partition: str) -> str:
 
 
 def ods_partition_prefix(ds: DatasetSpec, partition: str) -> str:
-    return f"{ds.object_path.strip('/')}/{ods_partition_column(ds)}={partition}"
+    """The ODS folder of a Dagster partition key, e.g. `ods/pdd/pdd_kpi_monthly/dt=2025-09-01_2025-09-30`."""
+    return f"{ds.object_path.strip('/')}/{ODS_PARTITION_COLUMN}={ods_partition_value(ds, partition)}"

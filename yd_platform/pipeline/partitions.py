@@ -6,6 +6,11 @@
 
 Daily keys are `YYYY-MM-DD`, weekly keys are the window's first day (the window starts
 on the weekday the configured T-9..T-3 range implies), monthly keys are `YYYY-MM`.
+
+The ODS tables spell a partition as their existing readers (Dremio views, dashboards)
+filter on it: the Hive folder is always `dt=`, daily `dt=2025-10-01`, weekly and
+monthly first and last day, `dt=2025-09-25_2025-10-01`, `dt=2025-09-01_2025-09-30`.
+`ods_partition_value` and `ods_partition_of_value` translate between the two spellings.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from functools import cache
 import dagster as dg
 
 from yd_platform.catalog import Cadence, DatasetSpec
+from yd_platform.catalog.periods import period_from_key, period_from_span
 
 DATE_DIM = "date"
 SHOP_DIM = "shop"
@@ -51,6 +57,27 @@ def raw_partition_key(period_key: str, shop: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({DATE_DIM: period_key, SHOP_DIM: shop})
 
 
-def ods_partition_column(ds: DatasetSpec) -> str:
-    """Hive partition column of the ODS table: dt (daily), week (weekly), month (monthly)."""
-    return {Cadence.daily: "dt", Cadence.weekly: "week", Cadence.monthly: "month"}[ds.cadence]
+ODS_PARTITION_COLUMN = "dt"
+
+
+def ods_partition_value(ds: DatasetSpec, partition_key: str) -> str:
+    """The `dt=` folder value of a Dagster partition key (`2025-09` -> `2025-09-01_2025-09-30`)."""
+    period = period_from_key(ds.cadence, partition_key)
+    return period.key if ds.cadence is Cadence.daily else period.span
+
+
+def ods_partition_of_value(ds: DatasetSpec, value: str) -> str | None:
+    """The Dagster partition key a `dt=` folder value stands for; None when the value is
+    not one of the dataset's periods (a 6-day range, a week starting on another weekday)."""
+    try:
+        if ds.cadence is Cadence.daily:
+            period = period_from_key(ds.cadence, value)
+        else:
+            period = period_from_span(ds.cadence, value)
+    except ValueError:
+        return None
+    if ods_partition_value(ds, period.key) != value:
+        return None
+    if ds.cadence is Cadence.weekly and (period.start.weekday() + 1) % 7 != ds.weekly_start_weekday:
+        return None
+    return period.key

@@ -2,7 +2,8 @@
 
 Each dataset is scanned as a pyarrow dataset (local folder or S3/MinIO through
 pyarrow.fs.S3FileSystem, since DuckDB's httpfs is not assumed) with its Hive partition
-column (`dt`, `week` or `month`, as text) and exposed under three names:
+column `dt` as text, the folder value (`2025-10-01`, weekly and monthly
+`2025-09-25_2025-10-01`), and exposed under three names:
 
 - its configured table name, quoted: `"minio.warehouse.ods.pdd.pdd_badscore"`;
 - the same name unquoted, as Dremio users type it: `minio.warehouse.ods.pdd.pdd_badscore`
@@ -21,7 +22,7 @@ import pyarrow.dataset as pads
 
 from yd_platform.catalog import Catalog, DatasetSpec
 from yd_platform.merge.schema import merged_schema
-from yd_platform.pipeline.partitions import ods_partition_column
+from yd_platform.pipeline.partitions import ODS_PARTITION_COLUMN, ods_partition_value
 from yd_platform.tables.ods import ods_files
 
 
@@ -36,8 +37,8 @@ class QueryResult:
 
 
 def table_schema(ds: DatasetSpec) -> pa.Schema:
-    """The ODS table's columns: the merged schema plus the Hive partition column (text)."""
-    return merged_schema(ds).append(pa.field(ods_partition_column(ds), pa.string()))
+    """The ODS table's columns: the merged schema plus the Hive partition column `dt` (text)."""
+    return merged_schema(ds).append(pa.field(ODS_PARTITION_COLUMN, pa.string()))
 
 
 def quote_ident(name: str) -> str:
@@ -72,7 +73,7 @@ class DuckDBTables:
         if not keys:
             return pads.dataset(schema.empty_table())
         filesystem, base = self.object_store.arrow_filesystem()
-        partitioning = pads.partitioning(pa.schema([schema.field(ods_partition_column(ds))]), flavor="hive")
+        partitioning = pads.partitioning(pa.schema([schema.field(ODS_PARTITION_COLUMN)]), flavor="hive")
         return pads.dataset([f"{base}/{k}" for k in keys], schema=schema, format="parquet",
                             filesystem=filesystem, partitioning=partitioning,
                             partition_base_dir=f"{base}/{ds.object_path.strip('/')}")
@@ -113,15 +114,16 @@ class DuckDBTables:
             raise TableQueryError(f"{exc.__class__.__name__}: {exc}\nSQL: {prepared}") from None
 
     def partition_rows(self, ds: DatasetSpec, partitions: list[str]) -> dict[str, int]:
-        """Row counts of the given partitions as the engine reads them."""
+        """Row counts of the given partitions (Dagster keys) as the engine reads them."""
         self.reload(ds)
-        column = quote_ident(ods_partition_column(ds))
+        column = quote_ident(ODS_PARTITION_COLUMN)
+        values = {p: ods_partition_value(ds, p) for p in partitions}
         marks = ", ".join("?" for _ in partitions)
         rows = self.connect().execute(
             f"SELECT {column}, count(*) FROM {quote_ident(ds.table)} WHERE {column} IN ({marks}) GROUP BY 1",
-            partitions).fetchall()
+            list(values.values())).fetchall()
         counts = dict(rows)
-        return {p: int(counts.get(p, 0)) for p in partitions}
+        return {p: int(counts.get(v, 0)) for p, v in values.items()}
 
     def close(self) -> None:
         if self._con is not None:

@@ -1,6 +1,7 @@
 """Publish a merged partition as the ODS table's Hive partition on the object store.
 
-The partition holds one data file with a fixed name. Replacing it is one PUT (atomic on
+The partition is the folder `dt=<value>` (see `pipeline.partitions`) and holds one data
+file with a fixed name. Replacing it is one PUT (atomic on
 S3/MinIO, a rename on the local folder), so a reader sees the old rows or the new rows,
 never both and never a half-written file. Objects of an older layout under the
 partition are removed only after the new file is in place.
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 from yd_platform.catalog import DatasetSpec
 from yd_platform.merge.schema import merged_schema
 from yd_platform.pipeline.layout import merged_parquet, ods_partition_prefix
-from yd_platform.pipeline.partitions import ods_partition_column
+from yd_platform.pipeline.partitions import ODS_PARTITION_COLUMN, ods_partition_of_value
 
 DATA_FILE = "part-00000.parquet"
 
@@ -53,19 +54,23 @@ def ods_files(store, ds: DatasetSpec, partition: str | None = None) -> list[str]
     """Keys of the table's data files: one partition's, or every partition's.
 
     The one listing every reader uses (checks, DuckDB, the tag features), so they all
-    agree on which files make up the table.
+    agree on which files make up the table. Files outside a partition folder (a stray
+    `week=` folder, a `dt=` range that is no period of the dataset) are not the table's.
     """
-    prefix = ods_partition_prefix(ds, partition) if partition else ds.object_path
-    return [o.key for o in store.list(prefix) if is_data_file(o.key)]
+    if partition:
+        return [o.key for o in store.list(ods_partition_prefix(ds, partition)) if is_data_file(o.key)]
+    return [o.key for o in store.list(ds.object_path)
+            if is_data_file(o.key) and ods_partition_key(ds, o.key) is not None]
 
 
 def ods_partition_key(ds: DatasetSpec, key: str) -> str | None:
-    """The partition (`2025-10-01`) an object key of the table lies in, None outside one."""
+    """The Dagster partition key (`2025-09` for `dt=2025-09-01_2025-09-30/…`) of an object
+    key of the table; None outside a partition folder."""
     base = ds.object_path.strip("/") + "/"
     if not key.startswith(base):
         return None
     column, sep, value = key[len(base):].split("/", 1)[0].partition("=")
-    return value if sep and column == ods_partition_column(ds) else None
+    return ods_partition_of_value(ds, value) if sep and column == ODS_PARTITION_COLUMN else None
 
 
 def schema_problems(actual: pa.Schema, expected: pa.Schema) -> list[str]:

@@ -25,16 +25,13 @@ from yd_platform.tags.engine import USER_COLUMN
 
 def partition_objects(store, ds: DatasetSpec, first: date, last: date) -> list[str]:
     """Keys of the dataset's ODS parquet files whose partition starts in [first, last]."""
-    keys = []
-    for key in ods_files(store, ds):
-        partition = ods_partition_key(ds, key)
-        try:
-            start = period_from_key(ds.cadence, partition).start if partition else None
-        except ValueError:
-            start = None
-        if start is not None and first <= start <= last:
-            keys.append(key)
-    return keys
+    starts = partition_starts(ds, ods_files(store, ds))
+    return [key for key, start in starts.items() if first <= start <= last]
+
+
+def partition_starts(ds: DatasetSpec, keys: list[str]) -> dict[str, date]:
+    """First day of the partition each ODS file lies in (`ods_files` lists only files in one)."""
+    return {key: period_from_key(ds.cadence, ods_partition_key(ds, key)).start for key in keys}
 
 
 def local_paths(store, keys: list[str], staging_dir: Path | None) -> list[str]:
@@ -67,7 +64,7 @@ def _aggregate(name: str, feature: Feature) -> Column:
 
 def newest_partition(ds: DatasetSpec, keys: list[str]) -> list[str]:
     """The files of the newest partition among `keys` (a snapshot dataset's current state)."""
-    starts = {key: period_from_key(ds.cadence, ods_partition_key(ds, key)).start for key in keys}
+    starts = partition_starts(ds, keys)
     return [key for key in keys if starts[key] == max(starts.values())] if keys else []
 
 

@@ -7,6 +7,7 @@ from yd_platform.catalog.periods import (
     period_for_tick,
     period_from_key,
     period_from_label,
+    period_from_span,
     ticks_on,
 )
 
@@ -56,6 +57,18 @@ def test_month_and_week_bounds():
         period_from_label(Cadence.weekly, "2025-09-25_2025-10-02")
     with pytest.raises(ValueError, match="not a monthly partition key"):
         period_from_key(Cadence.monthly, "2025-13")
+
+
+def test_span_is_first_and_last_day_and_parses_back():
+    feb = period_from_key(Cadence.monthly, "2024-02")
+    assert feb.span == "2024-02-01_2024-02-29"
+    assert period_from_span(Cadence.monthly, feb.span) == feb
+    assert period_from_span(Cadence.weekly, "2025-09-25_2025-10-01").key == "2025-09-25"
+    for cadence, span in ((Cadence.monthly, "2024-02-01_2024-02-28"), (Cadence.monthly, "2024-02-02_2024-03-01"),
+                          (Cadence.weekly, "2025-09-25_2025-09-30"), (Cadence.weekly, "2025-09-25"),
+                          (Cadence.weekly, "2025-9-25_2025-10-1"), (Cadence.weekly, "_")):
+        with pytest.raises(ValueError, match=f"'{span}' is not a {cadence.value} period"):
+            period_from_span(cadence, span)
 
 
 @pytest.mark.parametrize(

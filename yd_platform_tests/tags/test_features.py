@@ -80,3 +80,23 @@ def test_minio_partitions_are_staged(minio_store, catalog, spark, tmp_path):
     frame, files = build_feature_source(spark, cfg, catalog, store, date(2025, 10, 2), tmp_path / "stage")
     assert files == {**NO_DW_FILES, "pdd/chat": 1, "tm/chat": 1}
     assert _by_user(frame)["b3"]["chat_messages"] == 20
+
+
+def test_window_takes_weekly_and_monthly_folders_by_their_first_day(tmp_path, catalog):
+    from yd_platform.resources.object_store import LocalObjectStore
+    from yd_platform.tags.features import newest_partition, partition_objects
+
+    store = LocalObjectStore(tmp_path)
+    weekly, monthly = catalog.dataset("pdd", "kpi_weekly"), catalog.dataset("pdd", "kpi_monthly")
+    for folder in ("dt=2025-09-18_2025-09-24", "dt=2025-09-25_2025-10-01", "dt=2025-10-02_2025-10-08",
+                   "dt=2025-09-26_2025-10-02", "week=2025-09-25"):  # the last two are no partitions
+        store.put_bytes(f"ods/pdd/pdd_kpi_weekly/{folder}/part-00000.parquet", b"x")
+    for folder in ("dt=2025-08-01_2025-08-31", "dt=2025-09-01_2025-09-30", "month=2025-09"):
+        store.put_bytes(f"ods/pdd/pdd_kpi_monthly/{folder}/part-00000.parquet", b"x")
+
+    week_keys = partition_objects(store, weekly, date(2025, 9, 20), date(2025, 10, 2))
+    assert week_keys == ["ods/pdd/pdd_kpi_weekly/dt=2025-09-25_2025-10-01/part-00000.parquet",
+                         "ods/pdd/pdd_kpi_weekly/dt=2025-10-02_2025-10-08/part-00000.parquet"]
+    assert newest_partition(weekly, week_keys) == week_keys[1:]
+    assert partition_objects(store, monthly, date(2025, 8, 15), date(2025, 9, 30)) == [
+        "ods/pdd/pdd_kpi_monthly/dt=2025-09-01_2025-09-30/part-00000.parquet"]
