@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pms": ("yd_platform.cli.pms", "PMS operations alerts: list the 37 services, run one, create or fill the database"),
     "api": ("yd_platform.cli.api", "serve the HTTP API for tag tasks and the scheduler (docs at /docs)"),
     "dashboard": ("yd_platform.cli.dashboard", "serve the incentives dashboard (Streamlit)"),
+    "prepare-instance": ("yd_platform.cli.instance", "migrate the Dagster instance's storage and widen MySQL body columns"),
 }
 
 

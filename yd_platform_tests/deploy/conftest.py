@@ -124,6 +124,10 @@ def deployment(tmp_path, production_env) -> Iterator[Deployment]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     workspace = str(REPO / "workspace.yaml")
+    # as the compose stack's dagster-init does before the webserver and daemon start
+    prepared = subprocess.run([str(VENV_BIN / "yd-platform"), "prepare-instance"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
     webserver = start_group([str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
                              "-w", workspace], env, logs / "webserver.log", cwd=REPO)
     daemon = start_group([str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace], env, logs / "daemon.log",

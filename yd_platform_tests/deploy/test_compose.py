@@ -68,6 +68,9 @@ def test_stack_resolves_with_the_example_env(resolved):
     assert services["minio-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
     for name in ("webserver", "daemon"):
         assert services[name]["depends_on"]["code-location"]["condition"] == "service_healthy"
+        # the storage is migrated and its body columns widened before either writes to it
+        assert services[name]["depends_on"]["dagster-init"]["condition"] == "service_completed_successfully"
+    assert services["dagster-init"]["command"] == ["yd-platform", "prepare-instance"]
     assert services["code-location"]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
     assert services["mysql"]["image"].startswith("mysql:8")
 
