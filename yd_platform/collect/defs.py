@@ -74,7 +74,8 @@ def build_pool_sensor(catalog: Catalog) -> dg.SensorDefinition:
 
     @dg.sensor(
         name=POOL_SENSOR, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Keeps the per-platform collect pools at max_concurrent_runs from platforms.yaml ({limits}).",
+        description=f"Keeps the per-platform collect pools at max_concurrent_runs from platforms.yaml ({limits}) "
+                    "and one slot per listed merchant account.",
     )
     def pool_limits(context: dg.SensorEvaluationContext):
         changed = sync_platform_pools(context.instance, catalog)

@@ -22,16 +22,46 @@ the run holding it; a run that dies gives its slots back (run monitoring,
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import dagster as dg
+
+T = TypeVar("T")
 
 ACCOUNT_LIMIT = 1
 # Longest pause between two claims while the account is busy.
 MAX_POLL_SECONDS = 5.0
+# MySQL/MariaDB answers two runs touching the same pool rows at once with a deadlock or a
+# lock-wait timeout; the statement is simply tried again.
+TRANSIENT_DB_ERRORS = ("1213", "1205", "Deadlock found", "Lock wait timeout", "database is locked")
+DB_ATTEMPTS = 5
+
+
+def _transient(error: BaseException) -> bool:
+    seen = error
+    while seen is not None:
+        if any(signal in str(seen) for signal in TRANSIENT_DB_ERRORS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def with_db_retry(call: Callable[[], T], attempts: int = DB_ATTEMPTS) -> T:
+    """`call()`, tried again after a short random pause when the storage reports a
+    deadlock or lock timeout (the other run's transaction has finished by then)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as error:  # the storages raise their drivers' own classes
+            if attempt == attempts or not _transient(error):
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
 
 
 def _name(text: str) -> str:
@@ -55,21 +85,32 @@ def platform_limits(catalog) -> dict[str, int]:
             for code, p in catalog.platforms.items() if p.max_concurrent_runs > 0}
 
 
+def catalog_pool_limits(catalog) -> dict[str, int]:
+    """Every pool the catalog knows of: the platforms' and one per listed login account.
+    Accounts of shops that come from a shops table get their pool on first use."""
+    limits = platform_limits(catalog)
+    for code, platform in catalog.platforms.items():
+        for shop in platform.shops:
+            limits[account_pool(code, shop.login_account)] = ACCOUNT_LIMIT
+    return limits
+
+
 def sync_platform_pools(instance: dg.DagsterInstance, catalog) -> dict[str, int]:
-    """Give each platform pool the catalog's number of slots; returns the pools changed.
+    """Give each pool of the catalog its number of slots; returns the pools changed.
 
     A pool nobody set yet falls back to the instance's `default_limit` (1), so before the
-    first sync a platform is limited more, never less, than the catalog says.
+    first sync a platform is limited more, never less, than the catalog says. Setting the
+    account pools here too means two runs starting together rarely both write the pool row.
     """
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return {}
-    current = {pool.name: pool for pool in storage.get_pool_limits()}
+    current = {pool.name: pool for pool in with_db_retry(storage.get_pool_limits)}
     changed = {}
-    for name, slots in platform_limits(catalog).items():
+    for name, slots in catalog_pool_limits(catalog).items():
         known = current.get(name)
         if known is None or known.limit != slots or known.from_default:
-            storage.set_concurrency_slots(name, slots)
+            with_db_retry(lambda: storage.set_concurrency_slots(name, slots))  # noqa: B023
             changed[name] = slots
     return changed
 
@@ -88,15 +129,15 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
         yield 0.0
         return
     pool = account_pool(platform, account)
-    if storage.get_concurrency_info(pool).slot_count != ACCOUNT_LIMIT:
-        storage.set_concurrency_slots(pool, ACCOUNT_LIMIT)
+    if with_db_retry(lambda: storage.get_concurrency_info(pool).slot_count) != ACCOUNT_LIMIT:
+        with_db_retry(lambda: storage.set_concurrency_slots(pool, ACCOUNT_LIMIT))
     run_id = context.run_id
     step_key = f"{context.get_step_execution_context().step.key}[{pool}]"
     started = time.monotonic()
     told = False
     try:
         while True:
-            status = storage.claim_concurrency_slot(pool, run_id, step_key)
+            status = with_db_retry(lambda: storage.claim_concurrency_slot(pool, run_id, step_key))
             if status.is_claimed:
                 break
             waited = time.monotonic() - started
@@ -104,7 +145,7 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
                 raise dg.Failure(f"{platform} account {account} stayed busy for {waited:.0f}s "
                                  f"(pool {pool}); try again later", allow_retries=True)
             if not told:
-                holders = sorted(storage.get_concurrency_info(pool).active_run_ids)
+                holders = sorted(with_db_retry(lambda: storage.get_concurrency_info(pool)).active_run_ids)
                 context.log.info(f"waiting for {platform} account {account}: pool {pool} is held by "
                                  f"run {', '.join(holders) or '(being handed over)'}")
                 told = True
@@ -113,5 +154,5 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
         context.log.info(f"holding pool {pool} ({platform} account {account}) after {waited}s")
         yield waited
     finally:
-        storage.free_concurrency_slot_for_step(run_id, step_key)
+        with_db_retry(lambda: storage.free_concurrency_slot_for_step(run_id, step_key))
         context.log.info(f"released pool {pool}")

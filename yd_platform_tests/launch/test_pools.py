@@ -17,7 +17,14 @@ import yaml
 
 from yd_platform.demo.portal import DemoPortal
 from yd_platform.demo.portal_state import Faults
-from yd_platform.launch.pools import account_pool, platform_limits, platform_pool, sync_platform_pools
+from yd_platform.launch.pools import (
+    account_pool,
+    catalog_pool_limits,
+    platform_limits,
+    platform_pool,
+    sync_platform_pools,
+    with_db_retry,
+)
 from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.shops import ShopSourceResource
 
@@ -28,10 +35,28 @@ def test_platform_pools_take_the_catalog_numbers(instance, catalog):
     expected = {platform_pool(code): p.max_concurrent_runs for code, p in catalog.platforms.items()
                 if p.max_concurrent_runs > 0}
     assert platform_limits(catalog) == expected
-    assert sync_platform_pools(instance, catalog) == expected
+    accounts = {account_pool(code, shop.login_account): 1
+                for code, p in catalog.platforms.items() for shop in p.shops}
+    assert accounts and catalog_pool_limits(catalog) == {**expected, **accounts}
+    assert sync_platform_pools(instance, catalog) == {**expected, **accounts}
     limits = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}
     assert {name: limits[name] for name in expected} == expected
+    assert {name: limits[name] for name in accounts} == accounts
     assert sync_platform_pools(instance, catalog) == {}  # already in step: nothing rewritten
+
+
+def test_a_deadlock_is_tried_again_and_other_errors_are_not():
+    answers = iter([RuntimeError("1213 (40001): Deadlock found when trying to get lock"), "claimed"])
+
+    def claim():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert with_db_retry(claim) == "claimed"
+    with pytest.raises(KeyError):
+        with_db_retry(lambda: {}["pool"])
 
 
 def test_an_operator_change_in_the_ui_is_put_back(instance, catalog):
