@@ -105,14 +105,18 @@ class TagsConfig(_Model):
         return env("YD_SPARK_MASTER") or self.spark.master
 
     def spark_config(self) -> dict[str, str]:
-        """Spark settings with the master from YD_SPARK_MASTER when set.
+        """Spark settings with the master from YD_SPARK_MASTER when set, and the S3A
+        settings when the features are read from the object store (`object_read`).
 
         A local master binds the driver to the loopback address; a cluster's executors
         must reach the driver, so there Spark's own choice (or spark.config) applies.
         """
+        from yd_platform.tags.object_read import reads_object_store, s3a_config
+
         master = self.spark_master()
         local = LOCAL_DRIVER if is_local_master(master) else {}
-        conf = {**local, **self.spark.config, "spark.master": master}
+        direct = s3a_config() if reads_object_store(master) else {}
+        conf = {**local, **direct, **self.spark.config, "spark.master": master}
         if Path(JDBC_JAR).exists():  # Spark reads user_tags over JDBC (and ships the jar to executors)
             conf["spark.jars"] = ",".join(filter(None, [conf.get("spark.jars"), JDBC_JAR]))
         return conf

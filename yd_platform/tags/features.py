@@ -1,10 +1,10 @@
 """The per-user feature source: ODS partitions aggregated per user, as configured in tags.yaml.
 
-Spark reads local parquet. On the embedded default the ODS already lives in the local
-object-store folder (YD_HOME/objects/<object_path>/...) and is read in place; with the
-MinIO backend the partitions in the window are downloaded to a temp folder first
-(`staging_dir`), which must outlive the Spark job. Reading `s3a://` directly is a
-production cluster setting (hadoop-aws on the Spark classpath), not used here.
+Where Spark reads the ODS parquet: on the embedded default it already lives in the local
+object-store folder (YD_HOME/objects/<object_path>/...) and is read in place; with MinIO,
+a session built with the S3A settings (`object_read`: Spark on a cluster) reads
+`s3a://<bucket>/<key>` itself, and otherwise the partitions in the window are downloaded
+to a temp folder first (`staging_dir`), which must outlive the Spark job.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from yd_platform.resources.object_store import LocalObjectStore
 from yd_platform.tables.ods import ods_files, ods_partition_key
 from yd_platform.tags.config import EMPTY_TYPES, Feature, SourceDataset, TagsConfig, feature_schema
 from yd_platform.tags.engine import USER_COLUMN
+from yd_platform.tags.object_read import s3a_uri, session_reads_object_store
 
 def partition_objects(store, ds: DatasetSpec, first: date, last: date) -> list[str]:
     """Keys of the dataset's ODS parquet files whose partition starts in [first, last]."""
@@ -34,10 +35,13 @@ def partition_starts(ds: DatasetSpec, keys: list[str]) -> dict[str, date]:
     return {key: period_from_key(ds.cadence, ods_partition_key(ds, key)).start for key in keys}
 
 
-def local_paths(store, keys: list[str], staging_dir: Path | None) -> list[str]:
-    """Paths Spark can read: in place for the local store, downloaded copies otherwise."""
+def spark_paths(store, keys: list[str], staging_dir: Path | None, direct: bool = False) -> list[str]:
+    """Paths Spark can read: in place for the local store, `s3a://` URIs when the session
+    reads the object store itself (`direct`), downloaded copies otherwise."""
     if isinstance(store, LocalObjectStore):
         return [str(store.root / key) for key in keys]
+    if direct:
+        return [s3a_uri(store.bucket, key) for key in keys]
     if staging_dir is None:
         raise ValueError("the object store is not a local folder: pass staging_dir to stage ODS partitions")
     paths = []
@@ -94,10 +98,11 @@ def build_feature_source(spark: SparkSession, cfg: TagsConfig, catalog: Catalog,
     schema = feature_schema(cfg, catalog)
     first = today - timedelta(days=cfg.source.window_days - 1)
     frames, files = [], {}
+    direct = session_reads_object_store(spark)
     for entry in cfg.source.datasets:
         ds = catalog.dataset(*entry.platform_code)
         keys = partition_objects(store, ds, first, today)
-        paths = local_paths(store, newest_partition(ds, keys) if entry.snapshot else keys, staging_dir)
+        paths = spark_paths(store, newest_partition(ds, keys) if entry.snapshot else keys, staging_dir, direct)
         files[entry.dataset] = len(paths)
         if paths:
             frames.append(dataset_features(spark.read.parquet(*paths), entry))

@@ -28,8 +28,8 @@ from yd_platform.tags.write import WriteSummary, write_user_tags
 
 
 def staging_root() -> str | None:
-    """Where MinIO partitions are staged for Spark (YD_TAGS_STAGING_DIR, default the temp
-    folder); on a cluster it must be a folder the workers see at the same path."""
+    """Where MinIO partitions are staged for a local Spark (YD_TAGS_STAGING_DIR, default the
+    temp folder); a cluster's executors read them from the object store instead (`object_read`)."""
     root = env("YD_TAGS_STAGING_DIR")
     if root:
         Path(root).mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """The Spark session of the tags stage: `local[*]` on the machine by default, a cluster
 master from YD_SPARK_MASTER. Small memory settings so it fits next to Dagster on 2 cores.
 
-On a cluster the executors read the feature files by path, so the ODS folder (local
-object store) or YD_TAGS_STAGING_DIR (MinIO) must be mounted at the same path on the
-workers.
+On a cluster the executors read the feature files from MinIO themselves (`s3a://`, see
+`object_read`), read user_tags and write the changed rows over JDBC: no folder is shared
+with the workers.
 """
 
 from __future__ import annotations

@@ -152,3 +152,15 @@ def test_run_containers_join_the_compose_network_and_volume(resolved):
     assert any("/var/run/docker.sock" in str(v) for v in daemon["volumes"])
     # every variable a run needs from the daemon's environment is passed on
     assert {"DAGSTER_MYSQL_PASSWORD", "YD_APP_DB_URL", "YD_MINIO_SECRET_KEY"} <= set(launcher["env_vars"])
+
+
+@pytest.mark.slow
+def test_spark_workers_share_no_folder_with_the_code_location(resolved):
+    """The executors read features from MinIO (s3a) and user_tags over JDBC."""
+    services = resolved["services"]
+    assert not services["spark-worker"].get("volumes"), services["spark-worker"].get("volumes")
+    assert services["code-location"]["environment"]["YD_TAGS_FEATURE_READ"] == "s3a"
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    assert "yd_platform.tags.object_read --fetch-jars" in dockerfile  # the S3A jars are in the image
+    instance = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
+    assert {"YD_TAGS_FEATURE_READ", "YD_SPARK_IVY_DIR"} <= set(instance["run_launcher"]["config"]["env_vars"])
