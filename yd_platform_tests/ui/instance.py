@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +27,21 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("YD_TEST_ARTIFACTS") or REPO / ".tmp-test-artifacts") / "ui"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def dismiss_dialogs(page) -> None:
+    """Close what Dagster shows a new browser over the page (the community sign-up dialog),
+    so a screenshot shows the page itself."""
+    for _ in range(3):
+        dialog = page.locator(".bp5-dialog, [role=dialog]").first
+        if not dialog.count() or not dialog.is_visible():
+            return
+        buttons = dialog.get_by_role("button", name=re.compile(r"skip|not now|no thanks|dismiss|close|cancel", re.I))
+        if buttons.count():
+            buttons.first.click()
+        else:
+            page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
 
 
 def wait_for(what: str, probe: Callable[[], object], timeout: float, every: float = 2.0, log: Callable[[], str] = str):
