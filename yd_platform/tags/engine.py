@@ -1,8 +1,10 @@
 """The one-pass tag engine: every selected rule evaluated in a single select.
 
-Each tag becomes `when(rule, tag_id)` inside one `array(...)`; `array_compact` drops
-the tags a user did not match. Spark scans the feature source once, whatever the
-number of tags, instead of one job per tag followed by a merge of the results.
+Each tag becomes `when(rule, [tag_id]).otherwise([])` and one `concat(...)` joins them,
+so the tags a user did not match leave nothing. Spark scans the feature source once,
+whatever the number of tags, instead of one job per tag followed by a merge of the
+results. No higher-order function (`array_compact` is a `filter` lambda): those run
+interpreted and drag every rule beneath them out of generated code.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from yd_platform.tags.compile import rule_expression, source_types
+from yd_platform.tags.compile import balanced, rule_expression, source_types
 from yd_platform.tags.rules import RuleProblem, TagRule
 
 USER_COLUMN = "user_id"
@@ -42,24 +44,35 @@ def compile_tags(tags: list[TagRule], today: date, types: dict,
     return compiled
 
 
+def _select(source: DataFrame, compiled: list[tuple[int, Column]]) -> DataFrame:
+    if not compiled:
+        return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
+                             F.array().cast("array<int>").alias("tag_ids")).limit(0)
+    none = F.array().cast("array<int>")
+    matched = F.concat(*[F.when(expr, F.array(F.lit(tag_id))).otherwise(none) for tag_id, expr in compiled])
+    return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN), matched.alias("tag_ids"))
+
+
 def evaluate(source: DataFrame, tags: list[TagRule], today: date, user_ids: Iterable[str] | None = None,
              problems: list[RuleProblem] | None = None) -> DataFrame:
     """user_id, tag_ids (ascending, possibly empty) for every user of the source (or `user_ids`)."""
     source = restrict_users(source, user_ids)
-    compiled = compile_tags(tags, today, source_types(source), problems)
-    if not compiled:
-        return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
-                             F.array().cast("array<int>").alias("tag_ids")).limit(0)
-    matched = F.array(*[F.when(expr, F.lit(tag_id)) for tag_id, expr in compiled])
-    return source.select(F.col(USER_COLUMN).cast("string").alias(USER_COLUMN),
-                         F.array_compact(matched).alias("tag_ids"))
+    return _select(source, compile_tags(tags, today, source_types(source), problems))
 
 
 def tag_users(source: DataFrame, tags: list[TagRule], today: date,
               user_ids: Iterable[str] | None = None,
               problems: list[RuleProblem] | None = None) -> DataFrame:
-    """user_id, tag_ids (ascending) for every user matching at least one of `tags`."""
-    return evaluate(source, tags, today, user_ids, problems).filter(F.size("tag_ids") > 0)
+    """user_id, tag_ids (ascending) for every user matching at least one of `tags`.
+
+    The rows are kept by `rule1 OR rule2 ...` on the source, not by `size(tag_ids) > 0`:
+    Spark would push that filter below the select by pasting the whole tag array into
+    it, evaluating every rule twice per user; the OR stops at the first match."""
+    source = restrict_users(source, user_ids)
+    compiled = compile_tags(tags, today, source_types(source), problems)
+    if compiled:
+        source = source.filter(balanced([expr for _, expr in compiled], lambda a, b: a | b))
+    return _select(source, compiled)
 
 
 def collect_tags(result: DataFrame) -> dict[str, list[int]]:
