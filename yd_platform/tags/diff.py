@@ -8,12 +8,14 @@ keeps the row with `tag_ids = []` (and the original `created_time`).
 
 `plan_changes` joins the run's result with the current rows (both DataFrames) and gives
 every user in scope its merged tag set and a status; `run_statistics` folds that into the
-run's counts (one Spark aggregation); `changed_rows` are the rows the database merges.
+run's counts (one Spark aggregation); `changed_rows` are the rows the database merges,
+their JSON built only for them (the plan is kept for two passes, and building tag_details
+for every user would cost more than the comparison itself).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame
@@ -39,32 +41,37 @@ def _details(merged: Column, old_details: Column, names: Mapping[int, str]) -> C
     return F.to_json(F.map_from_arrays(keys, values))
 
 
-def plan_changes(found: DataFrame, current: DataFrame, evaluated: list[int], names: Mapping[int, str]) -> DataFrame:
+def plan_changes(found: DataFrame, current: DataFrame, evaluated: list[int], known: Iterable[int]) -> DataFrame:
     """Per user in scope: user_id, found (tags matched now, null if not in the source),
-    old (current tag ids, null without a row), merged, status, tag_ids and tag_details (JSON).
+    old (current tag ids, null without a row), old_details, merged, status.
 
     `found`: user_id, tag_ids (the evaluated tags the user matches, possibly empty), one
-    row per user of the run's scope; `current`: user_tags rows of the same scope.
+    row per user of the run's scope; `current`: user_tags rows of the same scope; `known`:
+    the ids of the tags that exist now. `old_details` (the current JSON) is kept only for
+    a row holding a tag not in `known`, the one case where `_details` reads a name from
+    it: the JSON is the widest column and the join would otherwise shuffle it for every user.
     """
     evaluated_ids = _int_array(sorted(set(evaluated)))
+    known_ids = _int_array(sorted(set(known)))
     empty = F.array().cast(_INTS)
     now = found.select("user_id", F.col("tag_ids").cast(_INTS).alias("found"))
-    old = current.select("user_id",
-                         F.array_sort(F.array_distinct(F.from_json("tag_ids", _INTS))).alias("old"),
-                         F.col("tag_details").alias("old_details"))
+    old = (current.withColumn("old", F.sort_array(F.array_distinct(F.from_json("tag_ids", _INTS))))
+           .select("user_id", "old", F.when(F.size(F.array_except("old", known_ids)) > 0, F.col("tag_details"))
+                   .alias("old_details")))
     joined = now.join(old, "user_id", "full_outer")
-    merged = F.array_sort(F.array_union(F.array_except(F.coalesce("old", empty), evaluated_ids),
+    merged = F.sort_array(F.array_union(F.array_except(F.coalesce("old", empty), evaluated_ids),
                                         F.coalesce("found", empty)))
     status = (F.when(F.col("old").isNull(), F.when(F.size("merged") > 0, F.lit(INSERT)))
               .when(F.col("merged") != F.col("old"), F.lit(UPDATE)).otherwise(F.lit(SAME)))
-    return (joined.withColumn("merged", merged).withColumn("status", status)
-            .withColumn("tag_ids", F.to_json("merged"))
-            .withColumn("tag_details", _details(F.col("merged"), F.col("old_details"), names)))
+    return joined.withColumn("merged", merged).withColumn("status", status)
 
 
-def changed_rows(plan: DataFrame) -> DataFrame:
-    """user_id, tag_ids, tag_details of the rows to insert or update."""
-    return plan.filter(F.col("status").isin(INSERT, UPDATE)).select("user_id", "tag_ids", "tag_details")
+def changed_rows(plan: DataFrame, names: Mapping[int, str]) -> DataFrame:
+    """user_id, tag_ids, tag_details (JSON) of the rows to insert or update (`names`: the
+    current tag names by id)."""
+    return (plan.filter(F.col("status").isin(INSERT, UPDATE))
+            .select("user_id", F.to_json("merged").alias("tag_ids"),
+                    _details(F.col("merged"), F.col("old_details"), names).alias("tag_details")))
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, ev
     with user_tags_writer(engine), tempfile.TemporaryDirectory(prefix="yd-user-tags-", dir=staging_dir) as tmp:
         folder = Path(tmp)
         current = current_user_tags(spark, engine, folder, user_ids)
-        plan = plan_changes(found, current, evaluated, tag_names(engine)).persist(StorageLevel.MEMORY_AND_DISK)
+        names = tag_names(engine)
+        plan = plan_changes(found, current, evaluated, names).persist(StorageLevel.MEMORY_AND_DISK)
         seconds, started = {}, time.perf_counter()
         try:
             statistics = run_statistics(plan, evaluated)
@@ -128,10 +129,10 @@ def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, ev
                 merge = partial(merge_changed_rows, engine, expected=statistics.changed, now=now or now_utc(),
                                 before_merge=before_merge)
                 if (stage or default_stage(spark, engine)) == "jdbc":
-                    seconds.update(_over_jdbc(changed_rows(plan), engine, merge))
+                    seconds.update(_over_jdbc(changed_rows(plan, names), engine, merge))
                 else:
                     started = time.perf_counter()
-                    files = write_csv(changed_rows(plan), folder / "changed")
+                    files = write_csv(changed_rows(plan, names), folder / "changed")
                     seconds["export"] = time.perf_counter() - started
                     started = time.perf_counter()
                     merge(files)
