@@ -1,10 +1,9 @@
 """The one-pass tag engine: every selected rule evaluated in a single select.
 
 Each tag becomes `when(rule, [tag_id]).otherwise([])` and one `concat(...)` joins them,
-so the tags a user did not match leave nothing. Spark scans the feature source once,
-whatever the number of tags, instead of one job per tag followed by a merge of the
-results. No higher-order function (`array_compact` is a `filter` lambda): those run
-interpreted and drag every rule beneath them out of generated code.
+so the tags a user did not match leave nothing (no nulls to drop afterwards). Spark
+scans the feature source once, whatever the number of tags, instead of one job per tag
+followed by a merge of the results.
 """
 
 from __future__ import annotations
