@@ -210,11 +210,10 @@ def test_existing_table_with_the_default_collation_is_migrated(mysql_url, spark)
     engine.dispose()
 
 
+@pytest.mark.parametrize("engine", ["mariadb"], indirect=True)  # JDBC staging is for MariaDB/MySQL
 def test_executors_can_stage_over_jdbc(engine, write):
     """With Spark on a cluster the executors write the changed rows into a staging table
     over JDBC; the merge and its result are the same as through LOAD DATA."""
-    if engine.dialect.name == "sqlite":
-        pytest.skip("JDBC staging is for MariaDB/MySQL")
     write({"a": [3, 5], "b": [5], "x y": [3]}, [3, 5], now=T1, stage="jdbc")
     s = write({"a": [3], "b": [], "c": []}, [3], now=T2, stage="jdbc")
     assert (s.inserted, s.updated) == (0, 1)  # tag 3 only: x y loses it; c matches none of [3]
