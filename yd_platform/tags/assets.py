@@ -30,6 +30,8 @@ class UserTagsConfig(dg.Config):
                                 description="Only these users (task-users); with or without tag_ids.")
     today: str = Field(default="", description="YYYY-MM-DD for recent_days and the feature window; "
                                                "default: today in the configured timezone.")
+    force: bool = Field(default=False, description="Compare with user_tags even when the inputs (feature "
+                                                   "files, rules, day) are those of the last run of the same scope.")
 
     def today_date(self, timezone: str) -> date:
         if not self.today:
@@ -92,7 +94,7 @@ def build_user_tags_asset(cfg: TagsConfig, catalog: Catalog) -> dg.AssetsDefinit
         try:
             report = run_user_tags(tags_pyspark.spark_session, app_db.engine(), object_store.client(), cfg,
                                    catalog, config.today_date(cfg.timezone), config.tag_ids, config.user_ids,
-                                   log=context.log.info)
+                                   log=context.log.info, force=config.force)
         except TagRunError as exc:
             raise dg.Failure(description=str(exc)) from exc
         for problem in report.problems:

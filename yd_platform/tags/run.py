@@ -23,7 +23,8 @@ from yd_platform.tags.config import TagsConfig
 from yd_platform.tags.engine import evaluate
 from yd_platform.tags.features import build_feature_source
 from yd_platform.tags.rules import validate_tags
-from yd_platform.tags.store import load_tags
+from yd_platform.tags.store import load_tags, tag_names
+from yd_platform.tags.unchanged import input_fingerprint
 from yd_platform.tags.write import WriteSummary, write_user_tags
 
 
@@ -80,7 +81,9 @@ class TagRunReport:
 
 def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Catalog, today: date,
                   tag_ids: list[int] | None = None, user_ids: list[str] | None = None,
-                  log: Callable[[str], None] = print) -> TagRunReport:
+                  log: Callable[[str], None] = print, force: bool = False) -> TagRunReport:
+    """One run; `force` compares with user_tags even when the inputs are those of the last
+    run of the same scope (see `unchanged`)."""
     tag_ids, user_ids = sorted(set(tag_ids or [])), sorted({str(u) for u in user_ids or []})
     report = TagRunReport(mode_of(tag_ids, user_ids), today)
     tags = load_tags(engine, tag_ids or None)
@@ -103,7 +106,10 @@ def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Cat
         if not report.evaluated_tag_ids:
             raise TagRunError("every selected rule is invalid: " + "; ".join(report.problems))
         report.tag_names = {t.tag_id: t.tag_name for t in tags}
+        inputs = None if force else input_fingerprint(
+            spark, source, today=today, features=cfg.source.model_dump(mode="json"), names=tag_names(engine),
+            rules=[(t.tag_id, t.tag_name, t.rule) for t in validation.valid if t.tag_id not in failed])
         report.summary = write_user_tags(spark, engine, found, report.evaluated_tag_ids, user_ids or None,
-                                         staging_dir=staging)
+                                         staging_dir=staging, inputs=inputs)
     log(f"{report.mode}: tags {report.evaluated_tag_ids} -> {report.summary.as_metadata()}")
     return report

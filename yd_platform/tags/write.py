@@ -4,8 +4,9 @@ Under the user_tags write lock: Spark reads the current rows of the run's scope
 (`current`), joins them with the run's result and works out the merged tag sets and
 what changed (`diff`); the counts come back as one aggregated row; only the changed rows
 are written out (CSV part files in the run's staging folder) and the database stages
-them in bulk and merges them in one transaction (`merge`). A rerun on unchanged data
-reads and compares, and writes nothing.
+them in bulk and merges them in one transaction (`merge`). A rerun whose inputs are those
+of the scope's last run is skipped before reading anything (`unchanged`); a rerun that
+compares on unchanged data writes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from yd_platform.tags.diff import RunStatistics, changed_rows, plan_changes, run
 from yd_platform.tags.lock import user_tags_writer
 from yd_platform.tags.merge import create_stage_table, drop_stage_table, merge_changed_rows, step
 from yd_platform.tags.store import ensure_tables, now_utc, tag_names
+from yd_platform.tags.unchanged import as_unchanged, forget_all, previous_statistics, remember, scope_key
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class WriteSummary:
     # seconds: Spark reading, joining and counting ("compare"), writing the changed rows
     # out ("export"), the database staging and merging them ("merge")
     seconds: dict[str, float] = field(default_factory=dict)
+    # set when the run was skipped: its inputs were those of this earlier run (`unchanged`)
+    unchanged_since: datetime | None = None
 
     @property
     def inserted(self) -> int:
@@ -55,7 +59,8 @@ class WriteSummary:
         return {"users_evaluated": s.users_evaluated, "matched_users": s.users_matched,
                 "coverage": round(s.users_matched / s.users_evaluated, 4) if s.users_evaluated else 0.0,
                 "rows_inserted": s.inserted, "rows_updated": s.updated, "rows_unchanged": s.unchanged,
-                **{f"seconds_{k}": v for k, v in self.seconds.items()}}
+                **{f"seconds_{k}": v for k, v in self.seconds.items()},
+                **({"unchanged_since": self.unchanged_since.isoformat(sep=" ")} if self.unchanged_since else {})}
 
     def per_tag(self, names: dict[int, str] | None = None) -> list[dict[str, object]]:
         """One row per evaluated tag: users matched, hit rate among the users evaluated,
@@ -103,13 +108,16 @@ def _over_jdbc(rows: DataFrame, engine: sa.Engine, merge: Callable[..., None]) -
 def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, evaluated: Iterable[int],
                     user_ids: Iterable[str] | None = None, now: datetime | None = None,
                     staging_dir: str | Path | None = None,
-                    before_merge: Callable[[object], None] | None = None, stage: str | None = None) -> WriteSummary:
+                    before_merge: Callable[[object], None] | None = None, stage: str | None = None,
+                    inputs: str | None = None) -> WriteSummary:
     """Merge `found` (user_id, tag_ids: the evaluated tags each user of the scope matches,
     possibly none) into user_tags.
 
     `user_ids` limits the scope to those users (task-users); otherwise every user is in
     scope and users absent from `found` lose the evaluated tags. Tags not in `evaluated`
-    are kept as they are. `stage`: "files" or "jdbc" (see `default_stage`).
+    are kept as they are. `stage`: "files" or "jdbc" (see `default_stage`). `inputs`: the
+    run's input fingerprint (`unchanged.input_fingerprint`); when this scope was last written
+    with the same one, the run reads and writes nothing and reports those counts again.
     """
     evaluated = sorted({int(t) for t in evaluated})
     user_ids = sorted({str(u) for u in user_ids}) if user_ids else None
@@ -118,6 +126,10 @@ def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, ev
     ensure_tables(engine)
     with user_tags_writer(engine), tempfile.TemporaryDirectory(prefix="yd-user-tags-", dir=staging_dir) as tmp:
         folder = Path(tmp)
+        scope = scope_key(evaluated, user_ids)
+        previous = previous_statistics(engine, scope, inputs) if inputs else None
+        if previous:
+            return WriteSummary(as_unchanged(previous[0]), {}, unchanged_since=previous[1])
         current = current_user_tags(spark, engine, folder, user_ids)
         names = tag_names(engine)
         plan = plan_changes(found, current, evaluated, names).persist(StorageLevel.MEMORY_AND_DISK)
@@ -126,6 +138,7 @@ def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, ev
             statistics = run_statistics(plan, evaluated)
             seconds["compare"] = time.perf_counter() - started
             if statistics.changed:
+                forget_all(engine)
                 merge = partial(merge_changed_rows, engine, expected=statistics.changed, now=now or now_utc(),
                                 before_merge=before_merge)
                 if (stage or default_stage(spark, engine)) == "jdbc":
@@ -139,4 +152,6 @@ def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, ev
                     seconds["merge"] = time.perf_counter() - started
         finally:
             plan.unpersist()
+        if inputs:
+            remember(engine, scope, inputs, statistics, now or now_utc())
     return WriteSummary(statistics, {k: round(v, 3) for k, v in seconds.items()})

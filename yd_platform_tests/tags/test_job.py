@@ -70,10 +70,16 @@ def test_three_launch_modes(setup):
     before = read_user_tags(engine)
     assert before["b3"]["tag_details"]["5"] == {"tag_name": "找过X"}
 
-    # the same run again changes nothing
+    # the same run again changes nothing: same inputs, so user_tags is not even compared
     result = launch(job, instance, today="2025-10-02")
-    assert meta(result)["rows_updated"] == 0 and meta(result)["rows_inserted"] == 0
+    again = meta(result)
+    assert again["rows_updated"] == 0 and again["rows_inserted"] == 0 and "unchanged_since" in again
+    assert again["matched_users"] == m["matched_users"] and again["tag_2_matched"] == 2
+    assert {t: (r["users_added"], r["users_removed"]) for t, r in per_tag_of(result).items()} == {
+        t: (0, 0) for t in (1, 2, 3, 5)}
     assert read_user_tags(engine) == before
+    forced = meta(launch(job, instance, today="2025-10-02", force=True))  # compares, finds nothing to write
+    assert "unchanged_since" not in forced and forced["rows_unchanged"] == 2 and forced["rows_updated"] == 0
 
     # task-tags: only tag 3 is recomputed (nobody chatted on 10-03); other tags stay
     result = launch(job, instance, today="2025-10-03", tag_ids=[3])
