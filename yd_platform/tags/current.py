@@ -25,6 +25,8 @@ JDBC_DRIVER = "org.mariadb.jdbc.Driver"
 JDBC_SESSION_INIT = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
 COLUMNS = "user_id string, tag_ids string, tag_details string"
 BATCH_ROWS = 50_000
+# user_tags rows per JDBC read partition: the read's partition count grows with the table
+JDBC_PARTITION_ROWS = 250_000
 
 
 def jdbc_options(engine: sa.Engine) -> dict[str, str]:
@@ -35,9 +37,17 @@ def jdbc_options(engine: sa.Engine) -> dict[str, str]:
             "driver": JDBC_DRIVER, "user": url.username or "root", "password": url.password or ""}
 
 
-def _jdbc_frame(spark: SparkSession, engine: sa.Engine, partitions: int) -> DataFrame:
+def read_partitions(low: int | None, high: int | None, minimum: int) -> int:
+    """JDBC read partitions for ids low..high: one per JDBC_PARTITION_ROWS ids, at least `minimum`."""
+    if low is None or high is None:
+        return minimum
+    return max(minimum, -(-(high - low + 1) // JDBC_PARTITION_ROWS))
+
+
+def _jdbc_frame(spark: SparkSession, engine: sa.Engine, minimum: int) -> DataFrame:
     with engine.connect() as conn:
         low, high = conn.execute(sa.select(sa.func.min(user_tags.c.id), sa.func.max(user_tags.c.id))).one()
+    partitions = read_partitions(low, high, minimum)
     reader = (spark.read.format("jdbc").options(**jdbc_options(engine))
               .option("dbtable", "(SELECT id, user_id, tag_ids, tag_details FROM user_tags) AS current_tags")
               .option("sessionInitStatement", JDBC_SESSION_INIT).option("fetchsize", "10000"))
