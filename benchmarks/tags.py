@@ -7,8 +7,8 @@ measured in the same run.
 
 Steps: a synthetic feature source (parquet) of N users; the first run fills user_tags;
 the source changes for `--change` of the users; the measured run evaluates the 10 tags
-and merges the changed users (end to end, as the asset does); a rerun on the same data
-must write nothing. Baselines, each checked to have done the same work:
+and merges the changed users (end to end, as the asset does); a rerun on the same inputs
+must be skipped, and a rerun forced to compare must write nothing. Baselines, each checked to have done the same work:
 - evaluation alone: the one-pass engine into Spark's `noop` sink, against a per-tag loop
   (one job per tag, then union + group-by), results compared row for row; best of two
   alternating rounds each;
@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     from yd_platform.tags.engine import evaluate
     from yd_platform.tags.spark import spark_session
     from yd_platform.tags.store import ensure_tables, save_tag
+    from yd_platform.tags.unchanged import input_fingerprint
 
     spark = spark_session(load_tags_config())
     tags = benchmark_tags()
@@ -214,18 +215,24 @@ def main(argv: list[str] | None = None) -> int:
                                   write_source(spark, args.users, moved, shift=1, every=args.change)))
         print(f"feature sources: 2 x {args.users:,} users written to parquet in {gen_s:.1f}s")
 
-        def run(path: str, now: datetime):
+        def run(path: str, now: datetime, force: bool = False):
+            """As the asset runs: the inputs' fingerprint (unless forced), then evaluate and write."""
             source = spark.read.parquet(path)
             found = evaluate(source, tags, TODAY)
-            return timed(lambda: write.write_user_tags(spark, engine, found, evaluated, now=now,
-                                                       staging_dir=str(tmp)))
+            rules = [(t.tag_id, t.tag_name, t.rule) for t in tags]
+            return timed(lambda: write.write_user_tags(
+                spark, engine, found, evaluated, now=now, staging_dir=str(tmp),
+                inputs=None if force else input_fingerprint(spark, source, today=TODAY, rules=rules)))
 
         first, first_s = run(base, datetime(2025, 10, 10))
         one_s, loop_s = evaluation(spark, spark.read.parquet(moved), tags)
         summary, run_s = run(moved, datetime(2025, 10, 11))
         rerun, rerun_s = run(moved, datetime(2025, 10, 12))
-        if rerun.statistics.changed:
-            raise SystemExit(f"the rerun on unchanged data wrote {rerun.statistics.changed} rows: benchmark invalid")
+        if rerun.statistics.changed or rerun.unchanged_since is None:
+            raise SystemExit("the rerun on unchanged inputs was not skipped: benchmark invalid")
+        compared, compared_s = run(moved, datetime(2025, 10, 12), force=True)
+        if compared.statistics.changed or compared.unchanged_since is not None:
+            raise SystemExit(f"the forced rerun wrote {compared.statistics.changed} rows: benchmark invalid")
         load_s = load_data_baseline(engine, staged, summary.statistics.changed)
         with engine.connect() as conn:
             pool_mb = conn.execute(sa.text("SELECT @@innodb_buffer_pool_size")).scalar_one() / 2**20
@@ -257,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     # the merge updates rows spread over all of user_tags: fast only when the table fits the buffer pool
     print(f"server InnoDB buffer pool: {pool_mb:,.0f} MB")
     print(f"rerun on unchanged data: {rerun_s:8.2f}s, rows written: {rerun.statistics.changed}   "
-          f"rerun/evaluation: {rerun_s / one_s:.2f}x")
+          f"rerun/evaluation: {rerun_s / one_s:.2f}x   (same inputs: skipped before reading user_tags)")
+    print(f"rerun forced to compare: {compared_s:8.2f}s, rows written: {compared.statistics.changed}   "
+          f"forced rerun/evaluation: {compared_s / one_s:.2f}x")
     print(f"python peak RSS: {python_peak_rss_mb():8.0f} MB   JVM peak RSS: {jvm_peak_rss_mb(spark):8.0f} MB")
     spark.stop()
     return 0
