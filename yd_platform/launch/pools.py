@@ -36,9 +36,10 @@ T = TypeVar("T")
 ACCOUNT_LIMIT = 1
 # Longest pause between two claims while the account is busy.
 MAX_POLL_SECONDS = 5.0
-# MySQL/MariaDB answers two runs touching the same pool rows at once with a deadlock or a
-# lock-wait timeout; the statement is simply tried again.
-TRANSIENT_DB_ERRORS = ("1213", "1205", "Deadlock found", "Lock wait timeout", "database is locked")
+# MySQL/MariaDB answers two runs touching the same pool rows at once with a deadlock (1213)
+# or a lock-wait timeout (1205), SQLite with a locked database; the statement is simply
+# tried again. Matched on the servers' own message texts, which every driver passes on.
+TRANSIENT_DB_ERRORS = ("Deadlock found", "Lock wait timeout", "database is locked")
 DB_ATTEMPTS = 5
 
 

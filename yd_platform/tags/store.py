@@ -58,6 +58,15 @@ user_tags = sa.Table(
     sa.UniqueConstraint("user_id", name="uk_user_id"),
 )
 
+# The last run of each scope whose inputs can let the next one be skipped (`unchanged`).
+user_tags_last_runs = sa.Table(
+    "user_tags_last_runs", metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("statistics", sa.Text, nullable=False),
+    sa.Column("finished_time", sa.DateTime, nullable=False),
+)
+
 
 def byte_collation(conn: sa.Connection) -> str:
     """A binary NO PAD collation of utf8mb4 on this server: user ids compare byte for byte,

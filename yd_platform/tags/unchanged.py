@@ -9,9 +9,10 @@ the same fingerprint and nothing wrote user_tags since, the run reports the prev
 counts and neither reads nor writes user_tags: an unchanged rerun costs a listing and
 one query, not a comparison of every user.
 
-Any run that changes rows first forgets every remembered fingerprint (in its own
-transaction, before the merge), so a scope is only ever skipped against the table as
-the platform last left it. `force` (run config) always compares. Files a run downloads
+The remembered runs live in `user_tags_last_runs` (created with the other tag tables by
+`store.ensure_tables`, which every write calls first). Any run that changes rows first
+forgets every remembered fingerprint (in its own transaction, before the merge), so a
+scope is only ever skipped against the table as the platform last left it. `force` (run config) always compares. Files a run downloads
 first (a local Spark on MinIO) get new modification times each run: those runs always
 compare.
 """
@@ -28,16 +29,9 @@ import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 
 from yd_platform.tags.diff import RunStatistics, TagCounts
+from yd_platform.tags.store import user_tags_last_runs as last_runs
 
 FINGERPRINT_VERSION = 1
-_metadata = sa.MetaData()
-last_runs = sa.Table(
-    "user_tags_last_runs", _metadata,
-    sa.Column("scope", sa.String(64), primary_key=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("statistics", sa.Text, nullable=False),
-    sa.Column("finished_time", sa.DateTime, nullable=False),
-)
 
 
 def file_states(spark: SparkSession, paths: Iterable[str]) -> list[tuple[str, int, int]]:
@@ -63,13 +57,8 @@ def scope_key(evaluated: Iterable[int], user_ids: Iterable[str] | None) -> str:
     return hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()
 
 
-def _ensure(engine: sa.Engine) -> None:
-    _metadata.create_all(engine, checkfirst=True)
-
-
 def previous_statistics(engine: sa.Engine, scope: str, fingerprint: str) -> tuple[RunStatistics, datetime] | None:
     """The counts of the last run of `scope`, when it had this fingerprint."""
-    _ensure(engine)
     with engine.connect() as conn:
         row = conn.execute(sa.select(last_runs.c.fingerprint, last_runs.c.statistics, last_runs.c.finished_time)
                            .where(last_runs.c.scope == scope)).first()
@@ -89,7 +78,6 @@ def as_unchanged(statistics: RunStatistics) -> RunStatistics:
 
 def forget_all(engine: sa.Engine) -> None:
     """Before rows change: no scope may be skipped against the table as it was."""
-    _ensure(engine)
     with engine.begin() as conn:
         conn.execute(last_runs.delete())
 
@@ -97,7 +85,6 @@ def forget_all(engine: sa.Engine) -> None:
 def remember(engine: sa.Engine, scope: str, fingerprint: str, statistics: RunStatistics, now: datetime) -> None:
     body = asdict(statistics)
     body["per_tag"] = {str(t): c for t, c in body["per_tag"].items()}
-    _ensure(engine)
     with engine.begin() as conn:
         conn.execute(last_runs.delete().where(last_runs.c.scope == scope))
         conn.execute(last_runs.insert().values(scope=scope, fingerprint=fingerprint,
