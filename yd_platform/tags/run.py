@@ -107,7 +107,7 @@ def run_user_tags(spark, engine: sa.Engine, store, cfg: TagsConfig, catalog: Cat
             raise TagRunError("every selected rule is invalid: " + "; ".join(report.problems))
         report.tag_names = {t.tag_id: t.tag_name for t in tags}
         inputs = None if force else input_fingerprint(
-            spark, source, today=today, features=cfg.source.model_dump(mode="json"), names=tag_names(engine),
+            spark, source, staging, today=today, features=cfg.source.model_dump(mode="json"), names=tag_names(engine),
             rules=[(t.tag_id, t.tag_name, t.rule) for t in validation.valid if t.tag_id not in failed])
         report.summary = write_user_tags(spark, engine, found, report.evaluated_tag_ids, user_ids or None,
                                          staging_dir=staging, inputs=inputs)

@@ -5,7 +5,10 @@ compare again; the fingerprint follows the feature files and the other inputs.""
 from __future__ import annotations
 
 import os
+import shutil
+from datetime import date
 
+import pyarrow.parquet as pq
 import pytest
 
 from yd_platform.tags.unchanged import input_fingerprint
@@ -55,9 +58,60 @@ def test_the_fingerprint_follows_the_feature_files(spark, tmp_path):
                                      rules=[(3, "t", {"x": 1})])
     assert same != input_fingerprint(spark, source, today="2025-10-02", rules=[(3, "t", {"x": 1})])
     assert same != input_fingerprint(spark, source, today="2025-10-01", rules=[(3, "t", {"x": 2})])
-    # the same file rewritten (a republished ODS partition) gives another fingerprint
+    # the same bytes written again (a republished ODS partition) are the same input
     [part] = [p for p in folder.iterdir() if p.name.startswith("part-")]
     stat = part.stat()
     os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert same == input_fingerprint(spark, spark.read.parquet(str(folder)), today="2025-10-01",
+                                     rules=[(3, "t", {"x": 1})])
+    # other rows in the file are another input
+    spark.createDataFrame([("u1", 2)], "user_id string, n int").coalesce(1).write.mode("overwrite").parquet(str(folder))
     assert same != input_fingerprint(spark, spark.read.parquet(str(folder)), today="2025-10-01",
                                      rules=[(3, "t", {"x": 1})])
+
+
+def test_a_download_into_another_staging_folder_is_the_same_input(spark, tmp_path):
+    """Runs that download the ODS partitions first (local Spark on MinIO) get a new staging
+    folder each time: the files count by their place inside it and their bytes."""
+    spark.createDataFrame([("u1", 1)], "user_id string, n int").coalesce(1).write.parquet(str(tmp_path / "src"))
+    [part] = [p for p in (tmp_path / "src").iterdir() if p.name.startswith("part-")]
+    fingerprints = []
+    for run in ("run-1", "run-2"):
+        target = tmp_path / run / "ods" / "pdd" / "dt=2025-10-01" / "part-00000.parquet"
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(part, target)
+        fingerprints.append(input_fingerprint(spark, spark.read.parquet(str(target)), tmp_path / run,
+                                              today="2025-10-01"))
+    assert fingerprints[0] == fingerprints[1]
+    # without the staging folder, the two copies are two different files
+    assert (input_fingerprint(spark, spark.read.parquet(str(tmp_path / "run-1")), today="2025-10-01")
+            != input_fingerprint(spark, spark.read.parquet(str(tmp_path / "run-2")), today="2025-10-01"))
+
+
+def test_partitions_downloaded_from_minio_again_are_the_same_input(minio_store, catalog, spark, tmp_path):
+    """A local Spark on MinIO downloads the window into a new staging folder every run; the
+    same objects give the same fingerprint, other rows in one of them another."""
+    from yd_platform.tags.config import load_tags_config
+    from yd_platform.tags.features import build_feature_source
+    from yd_platform_tests.tags.ods_data import write_chat_ods
+
+    store = minio_store.client()
+    write_chat_ods(store, catalog)
+    cfg = load_tags_config(catalog=catalog)
+
+    def fingerprint(run: str) -> str:
+        staging = tmp_path / run
+        source, _ = build_feature_source(spark, cfg, catalog, store, date(2025, 10, 2), staging)
+        return input_fingerprint(spark, source, staging, today="2025-10-02")
+
+    first = fingerprint("run-1")
+    assert fingerprint("run-2") == first
+    write_chat_ods(store, catalog)  # published again, same rows
+    assert fingerprint("run-3") == first
+    [key] = [k for k in (o.key for o in store.list("")) if "pdd" in k and "2025-10-01" in k and k.endswith(".parquet")]
+    local = tmp_path / "changed.parquet"
+    store.download(key, local)
+    table = pq.read_table(local)
+    pq.write_table(table.slice(0, table.num_rows - 1), local)
+    store.put_file(key, local)
+    assert fingerprint("run-4") != first
