@@ -5,7 +5,8 @@ MariaDB/MySQL: Spark reads the table over JDBC (MariaDB Connector/J, Debian pack
 never holds the rows. SQLite (the embedded default, always with a local Spark): the rows
 are streamed in bounded batches into a parquet file in the run's staging folder.
 
-Columns: user_id, tag_ids (JSON text), tag_details (JSON text).
+Columns: id (the row's primary key: the merge updates by it), user_id, tag_ids (JSON text),
+tag_details (JSON text).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ JDBC_DRIVER = "org.mariadb.jdbc.Driver"
 # Spark quotes pushed-down string filters by doubling quotes only; without backslash escapes
 # that is exact for every user id.
 JDBC_SESSION_INIT = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')"
-COLUMNS = "user_id string, tag_ids string, tag_details string"
+COLUMNS = "id bigint, user_id string, tag_ids string, tag_details string"
 BATCH_ROWS = 50_000
 # user_tags rows per JDBC read partition: the read's partition count grows with the table
 JDBC_PARTITION_ROWS = 250_000
@@ -54,7 +55,7 @@ def _jdbc_frame(spark: SparkSession, engine: sa.Engine, minimum: int) -> DataFra
     if low is not None and high > low:
         reader = (reader.option("partitionColumn", "id").option("lowerBound", str(low))
                   .option("upperBound", str(high + 1)).option("numPartitions", str(partitions)))
-    return reader.load().select(F.col("user_id").cast("string"), F.col("tag_ids").cast("string"),
+    return reader.load().select(F.col("id").cast("long"), F.col("user_id").cast("string"), F.col("tag_ids").cast("string"),
                                 F.col("tag_details").cast("string"))
 
 
@@ -62,8 +63,8 @@ def _sqlite_frame(spark: SparkSession, engine: sa.Engine, folder: Path, user_ids
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([("user_id", pa.string()), ("tag_ids", pa.string()), ("tag_details", pa.string())])
-    query = sa.select(user_tags.c.user_id, sa.type_coerce(user_tags.c.tag_ids, sa.Text),
+    schema = pa.schema([("id", pa.int64()), ("user_id", pa.string()), ("tag_ids", pa.string()), ("tag_details", pa.string())])
+    query = sa.select(user_tags.c.id, user_tags.c.user_id, sa.type_coerce(user_tags.c.tag_ids, sa.Text),
                       sa.type_coerce(user_tags.c.tag_details, sa.Text))
     queries = ([query.where(user_tags.c.user_id.in_(user_ids[i:i + 900])) for i in range(0, len(user_ids), 900)]
                if user_ids is not None else [query])

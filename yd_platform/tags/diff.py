@@ -7,10 +7,11 @@ a real change and a rerun on the same data writes nothing. A user who loses ever
 keeps the row with `tag_ids = []` (and the original `created_time`).
 
 `plan_changes` joins the run's result with the current rows (both DataFrames) and gives
-every user in scope its merged tag set and a status; `run_statistics` folds that into the
-run's counts (one Spark aggregation); `changed_rows` are the rows the database merges,
-their JSON built only for them (the plan is kept for two passes, and building tag_details
-for every user would cost more than the comparison itself).
+every user in scope its merged tag set and a status; the run's counts come from
+`statistics_columns` ( aggregations that a run observes while Spark writes
+the changed rows out, so the plan is computed once); `changed_rows` are the rows the
+database merges, their JSON built only for them (building tag_details for every user
+would cost more than the comparison itself).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def _details(merged: Column, old_details: Column, names: Mapping[int, str]) -> C
 
 
 def plan_changes(found: DataFrame, current: DataFrame, evaluated: list[int], known: Iterable[int]) -> DataFrame:
-    """Per user in scope: user_id, found (tags matched now, null if not in the source),
-    old (current tag ids, null without a row), old_details, merged, status.
+    """Per user in scope: id (the current row's primary key, null without a row), user_id,
+    found (tags matched now, null if not in the source), old (current tag ids, null without
+    a row), old_details, merged, status.
 
     `found`: user_id, tag_ids (the evaluated tags the user matches, possibly empty), one
     row per user of the run's scope; `current`: user_tags rows of the same scope; `known`:
@@ -56,7 +58,7 @@ def plan_changes(found: DataFrame, current: DataFrame, evaluated: list[int], kno
     empty = F.array().cast(_INTS)
     now = found.select("user_id", F.col("tag_ids").cast(_INTS).alias("found"))
     old = (current.withColumn("old", F.sort_array(F.array_distinct(F.from_json("tag_ids", _INTS))))
-           .select("user_id", "old", F.when(F.size(F.array_except("old", known_ids)) > 0, F.col("tag_details"))
+           .select("id", "user_id", "old", F.when(F.size(F.array_except("old", known_ids)) > 0, F.col("tag_details"))
                    .alias("old_details")))
     joined = now.join(old, "user_id", "full_outer")
     merged = F.sort_array(F.array_union(F.array_except(F.coalesce("old", empty), evaluated_ids),
@@ -67,10 +69,11 @@ def plan_changes(found: DataFrame, current: DataFrame, evaluated: list[int], kno
 
 
 def changed_rows(plan: DataFrame, names: Mapping[int, str]) -> DataFrame:
-    """user_id, tag_ids, tag_details (JSON) of the rows to insert or update (`names`: the
-    current tag names by id)."""
+    """id, user_id, tag_ids, tag_details (JSON) of the rows to insert or update (`names`: the
+    current tag names by id). `id` is the row's primary key in user_tags, 0 for a new row."""
     return (plan.filter(F.col("status").isin(INSERT, UPDATE))
-            .select("user_id", F.to_json("merged").alias("tag_ids"),
+            .select(F.coalesce(F.col("id"), F.lit(0).cast("long")).alias("id"), "user_id",
+                    F.to_json("merged").alias("tag_ids"),
                     _details(F.col("merged"), F.col("old_details"), names).alias("tag_details")))
 
 
@@ -103,8 +106,8 @@ def _has(array: str, tag_id: int) -> Column:
     return F.coalesce(F.array_contains(F.col(array), F.lit(tag_id)), F.lit(False))
 
 
-def run_statistics(plan: DataFrame, evaluated: list[int]) -> RunStatistics:
-    """The run's counts in one aggregation over the plan (nothing per user reaches Python)."""
+def statistics_columns(evaluated: list[int]) -> list[Column]:
+    """The aggregations that give a run's counts over its plan."""
     evaluated = sorted(set(evaluated))
     status = F.col("status")
     holds_evaluated = F.coalesce(F.arrays_overlap("old", _int_array(evaluated)), F.lit(False))
@@ -119,8 +122,13 @@ def run_statistics(plan: DataFrame, evaluated: list[int]) -> RunStatistics:
         columns += [_count(_has("found", t)).alias(f"m{t}"),
                     _count(_has("merged", t) & ~_has("old", t)).alias(f"a{t}"),
                     _count(_has("old", t) & ~_has("merged", t)).alias(f"r{t}")]
-    row = plan.agg(*columns).first().asDict()
-    value = {k: int(v or 0) for k, v in row.items()}
+    return columns
+
+
+def statistics_from(values: Mapping[str, object], evaluated: list[int]) -> RunStatistics:
+    """RunStatistics from the aggregated values of `statistics_columns` (sums over no rows are null)."""
+    value = {k: int(v or 0) for k, v in values.items()}
     return RunStatistics(value["evaluated"], value["matched"], value["inserted"], value["updated"],
                          value["unchanged"],
-                         {t: TagCounts(value[f"m{t}"], value[f"a{t}"], value[f"r{t}"]) for t in evaluated})
+                         {t: TagCounts(value[f"m{t}"], value[f"a{t}"], value[f"r{t}"]) for t in sorted(set(evaluated))})
+

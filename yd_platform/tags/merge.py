@@ -1,22 +1,32 @@
 """Stage a run's changed rows in bulk and merge them into user_tags in one transaction.
 
 The changed rows arrive as CSV part files (Spark wrote them; quoted fields, quotes
-doubled, no backslash escapes). MariaDB/MySQL: `LOAD DATA LOCAL INFILE` into a temporary
-table (streamed `INSERT`s if the server refuses local files), then one
-`INSERT … SELECT … ON DUPLICATE KEY UPDATE`. With Spark on a cluster the executors write
-the rows over JDBC into a staging table of the run's own instead (the driver's disk is
-not theirs), and the same merge reads it. SQLite: the rows go into a temporary table
-and `INSERT … SELECT … ON CONFLICT DO UPDATE`, in the same transaction.
+doubled, no backslash escapes): the row's primary key in user_tags as Spark read it (0
+for a user without a row), user_id, tag_ids, tag_details. MariaDB/MySQL: `LOAD DATA
+LOCAL INFILE` into a temporary table keyed like user_tags' primary key (streamed
+`INSERT`s if the server refuses local files), then, in the same transaction, one
+`INSERT … SELECT` of the new users and one `INSERT … SELECT … ON DUPLICATE KEY UPDATE` of
+the existing rows that gives each row's primary key: the server meets the row in the
+primary key at once and updates it in place, in key order, with no lookup in the user_id
+index and no auto-increment value used up (without the key, every updated row would cost
+an insert attempt through the user_id index, and MySQL 8 would use up an id for each).
+With Spark on a cluster the executors write the rows over JDBC into a staging table of
+the run's own instead (the driver's disk is not theirs), and the same merge reads it.
+SQLite: the rows go into a temporary table and `INSERT … SELECT … ON CONFLICT DO UPDATE`,
+in the same transaction.
 
 `created_time` is never in the update list, so it keeps its first value; every staged
-row is a real change, so `updated_time` moves exactly for them. The merge is a single
-statement in a single transaction: if the connection drops or the server fails at any
-step, user_tags is exactly as before, and the error says which step failed.
+row is a real change, so `updated_time` moves exactly for them. Each row the update
+finds must still be the row Spark read (same key, same user): a row deleted, re-created
+or added since makes the write fail instead of writing over it. The merge is a single
+transaction: if the connection drops or the server fails at any step, user_tags is
+exactly as before, and the error says which step failed.
 """
 
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,7 +35,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 STAGE = "user_tags_stage"
-COLUMNS = "user_id, tag_ids, tag_details"
+COLUMNS = "id, user_id, tag_ids, tag_details"
 INSERT_BATCH = 5_000
 # MySQL client/server codes with a plain meaning
 PLAIN = {2006: "the database server went away", 2013: "the connection to the database was lost",
@@ -35,6 +45,7 @@ PLAIN = {2006: "the database server went away", 2013: "the connection to the dat
          1148: "the server does not allow LOAD DATA LOCAL (local_infile is off)",
          2068: "the client does not allow LOAD DATA LOCAL",
          1406: "a value is longer than its column (user_id over 100 characters?)",
+         1062: "a user the run found without a row has one now (user_tags was written since the run read it)",
          3140: "a tag_ids or tag_details value is not valid JSON",
          4025: "a tag_ids or tag_details value is not valid JSON"}
 
@@ -67,14 +78,14 @@ def step(what: str) -> Iterator[None]:
                             "user_tags was left as it was before the run") from exc
 
 
-def csv_rows(files: list[Path]) -> Iterator[tuple[str, str, str]]:
+def csv_rows(files: list[Path]) -> Iterator[tuple[int, str, str, str]]:
     for path in files:
         with path.open(encoding="utf-8", newline="") as fh:
             for row in csv.reader(fh):
-                yield row[0], row[1], row[2]
+                yield int(row[0]), row[1], row[2], row[3]
 
 
-def _batches(rows: Iterator[tuple[str, str, str]], size: int = INSERT_BATCH) -> Iterator[list[tuple]]:
+def _batches(rows: Iterator[tuple], size: int = INSERT_BATCH) -> Iterator[list[tuple]]:
     batch = []
     for row in rows:
         batch.append(row)
@@ -90,9 +101,11 @@ def _batches(rows: Iterator[tuple[str, str, str]], size: int = INSERT_BATCH) -> 
 def _mysql_connect(engine: sa.Engine):
     import pymysql
 
+    from pymysql.constants import CLIENT
+
     _, kwargs = engine.dialect.create_connect_args(engine.url)
-    kwargs.update(local_infile=True, autocommit=False)
-    kwargs.pop("client_flag", None)
+    # FOUND_ROWS: an UPDATE reports the rows it matched, which the merge checks
+    kwargs.update(local_infile=True, autocommit=False, client_flag=CLIENT.FOUND_ROWS)
     return pymysql.connect(**kwargs)
 
 
@@ -114,15 +127,18 @@ def _load_data(cur, files: list[Path]) -> int:
 def _insert_rows(cur, files: list[Path]) -> int:
     loaded = 0
     for batch in _batches(csv_rows(files)):
-        cur.executemany(f"INSERT INTO {STAGE} ({COLUMNS}) VALUES (%s, %s, %s)", batch)
+        cur.executemany(f"INSERT INTO {STAGE} ({COLUMNS}) VALUES (%s, %s, %s, %s)", batch)
         loaded += len(batch)
     return loaded
 
 
 def _stage_ddl(table: str, collation: str, temporary: bool) -> str:
     kind = "TEMPORARY TABLE" if temporary else "TABLE"
-    return (f"CREATE {kind} {table} (user_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL, "
-            "tag_ids LONGTEXT NOT NULL, tag_details LONGTEXT NOT NULL) CHARACTER SET utf8mb4")
+    # keyed by (id, user_id): the update reads the stage in user_tags' primary-key order
+    return (f"CREATE {kind} {table} (id BIGINT NOT NULL, "
+            f"user_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL, "
+            "tag_ids LONGTEXT NOT NULL, tag_details LONGTEXT NOT NULL, PRIMARY KEY (id, user_id)) "
+            "CHARACTER SET utf8mb4")
 
 
 def _user_id_collation(cur) -> str:
@@ -152,7 +168,8 @@ def drop_stage_table(engine: sa.Engine, table: str) -> None:
 
 
 def _merge_mysql(engine: sa.Engine, files: list[Path], expected: int, now: datetime,
-                 before_merge: Callable[[object], None] | None, table: str | None) -> None:
+                 before_merge: Callable[[object], None] | None, table: str | None) -> dict[str, float]:
+    started = time.perf_counter()
     with step("connecting to the database"):
         conn = _mysql_connect(engine)
     try:
@@ -177,20 +194,48 @@ def _merge_mysql(engine: sa.Engine, files: list[Path], expected: int, now: datet
             raise TagWriteError(f"user_tags write failed while loading the changed rows into the staging "
                                 f"table: {loaded} rows staged, {expected} expected; user_tags was left as "
                                 "it was before the run")
+        staged = time.perf_counter()
         if before_merge:
             before_merge(conn)
         with step("merging the staged rows into user_tags"):
-            cur.execute("INSERT INTO user_tags (user_id, tag_ids, tag_details, created_time, updated_time) "
-                        f"SELECT user_id, tag_ids, tag_details, %s, %s FROM {table} ORDER BY user_id "
-                        "ON DUPLICATE KEY UPDATE tag_ids = VALUES(tag_ids), tag_details = VALUES(tag_details), "
-                        "updated_time = VALUES(updated_time)", (now, now))
+            _update_and_insert(cur, table, now)
         with step("committing the merge"):
             conn.commit()
+        return {"stage": staged - started, "merge": time.perf_counter() - staged}
     finally:
         try:
             conn.close()
         except Exception:  # noqa: BLE001 - a killed connection cannot be closed cleanly
             pass
+
+
+_SAME_ROW = "user_tags.id = VALUES(id) AND user_tags.user_id = VALUES(user_id)"
+
+
+def _update_and_insert(cur, table: str, now: datetime) -> None:
+    """New users are inserted; the staged rows with a key update their row by primary key.
+    Every existing row must still be the one Spark read: a row whose key or user no longer
+    matches is left as it is and fails the count."""
+    cur.execute(f"SELECT COUNT(*) FROM {table} WHERE id <> 0")
+    existing = cur.fetchone()[0]
+    # a user who got a row since the read makes this fail on the duplicate user_id
+    cur.execute("INSERT INTO user_tags (user_id, tag_ids, tag_details, created_time, updated_time) "
+                f"SELECT user_id, tag_ids, tag_details, %s, %s FROM {table} WHERE id = 0 ORDER BY user_id",
+                (now, now))
+    if not existing:
+        return
+    # the key is given, so the insert meets its row in the primary key first and updates it in
+    # place; with FOUND_ROWS each row updated counts 2, a row left as it is or inserted counts 1
+    cur.execute("INSERT INTO user_tags (id, user_id, tag_ids, tag_details, created_time, updated_time) "
+                f"SELECT id, user_id, tag_ids, tag_details, %s, %s FROM {table} WHERE id <> 0 ORDER BY id "
+                f"ON DUPLICATE KEY UPDATE tag_ids = IF({_SAME_ROW}, VALUES(tag_ids), user_tags.tag_ids), "
+                f"tag_details = IF({_SAME_ROW}, VALUES(tag_details), user_tags.tag_details), "
+                f"updated_time = IF({_SAME_ROW}, VALUES(updated_time), user_tags.updated_time)", (now, now))
+    if cur.rowcount != 2 * existing:
+        raise TagWriteError(f"user_tags write failed while merging the staged rows into user_tags: "
+                            f"{2 * existing - cur.rowcount} of the {existing} rows to update were "
+                            "deleted or re-created since the run read user_tags; user_tags was left as it was "
+                            "before the run (run it again)")
 
 
 def _code(exc: BaseException) -> int | None:
@@ -201,7 +246,8 @@ def _code(exc: BaseException) -> int | None:
 # --- SQLite ------------------------------------------------------------------------------
 
 def _merge_sqlite(engine: sa.Engine, files: list[Path], expected: int, now: datetime,
-                  before_merge: Callable[[object], None] | None) -> None:
+                  before_merge: Callable[[object], None] | None) -> dict[str, float]:
+    started = time.perf_counter()
     merge = sa.text(
         "INSERT INTO user_tags (user_id, tag_ids, tag_details, created_time, updated_time) "
         f"SELECT user_id, tag_ids, tag_details, :now, :now FROM temp.{STAGE} WHERE true ORDER BY user_id "
@@ -212,24 +258,26 @@ def _merge_sqlite(engine: sa.Engine, files: list[Path], expected: int, now: date
     try:
         with step("creating the staging table"):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
-            conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} (user_id TEXT NOT NULL, tag_ids TEXT NOT NULL, "
-                                 "tag_details TEXT NOT NULL)")
+            conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} (id INTEGER NOT NULL, user_id TEXT NOT NULL, "
+                                 "tag_ids TEXT NOT NULL, tag_details TEXT NOT NULL)")
             conn.commit()
         with step("loading the changed rows into the staging table"):
             loaded = 0
             for batch in _batches(csv_rows(files)):
-                conn.exec_driver_sql(f"INSERT INTO temp.{STAGE} ({COLUMNS}) VALUES (?, ?, ?)", batch)
+                conn.exec_driver_sql(f"INSERT INTO temp.{STAGE} ({COLUMNS}) VALUES (?, ?, ?, ?)", batch)
                 loaded += len(batch)
             if loaded != expected:
                 raise TagWriteError(f"user_tags write failed while loading the changed rows into the staging "
                                     f"table: {loaded} rows loaded, {expected} expected; user_tags was left as "
                                     "it was before the run")
+        staged = time.perf_counter()
         if before_merge:
             before_merge(conn)
         with step("merging the staged rows into user_tags"):
             conn.execute(merge, {"now": now})
         with step("committing the merge"):
             conn.commit()
+        return {"stage": staged - started, "merge": time.perf_counter() - staged}
     finally:
         conn.rollback()
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
@@ -238,13 +286,15 @@ def _merge_sqlite(engine: sa.Engine, files: list[Path], expected: int, now: date
 
 
 def merge_changed_rows(engine: sa.Engine, files: list[Path], expected: int, now: datetime,
-                       before_merge: Callable[[object], None] | None = None, table: str | None = None) -> None:
+                       before_merge: Callable[[object], None] | None = None,
+                       table: str | None = None) -> dict[str, float]:
     """Stage the rows of the CSV `files` (`expected` of them) and merge them into user_tags,
     all or nothing; or merge the rows Spark already wrote into the staging `table`
-    (MariaDB/MySQL). `before_merge(connection)` runs just before the merge (tests interrupt there)."""
+    (MariaDB/MySQL). `before_merge(connection)` runs just before the merge (tests interrupt there).
+    Returns the seconds spent staging ("stage") and merging and committing ("merge")."""
     if engine.dialect.name == "sqlite":
-        _merge_sqlite(engine, files, expected, now, before_merge)
+        return _merge_sqlite(engine, files, expected, now, before_merge)
     elif engine.dialect.name in ("mysql", "mariadb"):
-        _merge_mysql(engine, files, expected, now, before_merge, table)
+        return _merge_mysql(engine, files, expected, now, before_merge, table)
     else:
         raise TagWriteError(f"user_tags supports MariaDB/MySQL and SQLite, not {engine.dialect.name!r}")

@@ -2,9 +2,10 @@
 
 Under the user_tags write lock: Spark reads the current rows of the run's scope
 (`current`), joins them with the run's result and works out the merged tag sets and
-what changed (`diff`); the counts come back as one aggregated row; only the changed rows
-are written out (CSV part files in the run's staging folder) and the database stages
-them in bulk and merges them in one transaction (`merge`). A rerun whose inputs are those
+what changed (`diff`), and writes only the changed rows out (CSV part files in the run's
+staging folder, or a staging table over JDBC) in one pass: the run's counts are observed
+on the way (Spark's `Observation`), so nothing is cached or computed twice. The database
+then merges the staged rows in one transaction (`merge`). A rerun whose inputs are those
 of the scope's last run is skipped before reading anything (`unchanged`); a rerun that
 compares on unchanged data writes nothing.
 """
@@ -12,21 +13,20 @@ compares on unchanged data writes nothing.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
 import time
-from functools import partial
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from yd_platform.tags.config import is_local_master
 from yd_platform.tags.current import current_user_tags, jdbc_options
-from yd_platform.tags.diff import RunStatistics, changed_rows, plan_changes, run_statistics
+from yd_platform.tags.diff import RunStatistics, changed_rows, plan_changes, statistics_columns, statistics_from
 from yd_platform.tags.lock import user_tags_writer
 from yd_platform.tags.merge import create_stage_table, drop_stage_table, merge_changed_rows, step
 from yd_platform.tags.store import ensure_tables, now_utc, tag_names
@@ -36,8 +36,9 @@ from yd_platform.tags.unchanged import as_unchanged, forget_all, previous_statis
 @dataclass(frozen=True)
 class WriteSummary:
     statistics: RunStatistics
-    # seconds: Spark reading, joining and counting ("compare"), writing the changed rows
-    # out ("export"), the database staging and merging them ("merge")
+    # seconds: Spark reading, joining, counting and writing the changed rows out
+    # ("compare"), the database loading them into its staging table ("stage") and
+    # merging them into user_tags ("merge")
     seconds: dict[str, float] = field(default_factory=dict)
     # set when the run was skipped: its inputs were those of this earlier run (`unchanged`)
     unchanged_since: datetime | None = None
@@ -88,21 +89,12 @@ def default_stage(spark: SparkSession, engine: sa.Engine) -> str:
     return "jdbc" if engine.dialect.name != "sqlite" and not is_local_master(master) else "files"
 
 
-def _over_jdbc(rows: DataFrame, engine: sa.Engine, merge: Callable[..., None]) -> dict[str, float]:
-    table = create_stage_table(engine)
-    try:
-        started = time.perf_counter()
-        options = jdbc_options(engine)
-        with step("writing the changed rows from Spark into the staging table"):
-            (rows.write.format("jdbc").options(**options).option("url", options["url"] + "&rewriteBatchedStatements=true")
-             .option("dbtable", table).option("batchsize", "10000").option("isolationLevel", "NONE")
-             .mode("append").save())
-        exported = time.perf_counter() - started
-        started = time.perf_counter()
-        merge([], table=table)
-        return {"export": exported, "merge": time.perf_counter() - started}
-    finally:
-        drop_stage_table(engine, table)
+def _write_over_jdbc(rows: DataFrame, engine: sa.Engine, table: str) -> None:
+    options = jdbc_options(engine)
+    with step("writing the changed rows from Spark into the staging table"):
+        (rows.write.format("jdbc").options(**options).option("url", options["url"] + "&rewriteBatchedStatements=true")
+         .option("dbtable", table).option("batchsize", "10000").option("isolationLevel", "NONE")
+         .mode("append").save())
 
 
 def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, evaluated: Iterable[int],
@@ -132,26 +124,27 @@ def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, ev
             return WriteSummary(as_unchanged(previous[0]), {}, unchanged_since=previous[1])
         current = current_user_tags(spark, engine, folder, user_ids)
         names = tag_names(engine)
-        plan = plan_changes(found, current, evaluated, names).persist(StorageLevel.MEMORY_AND_DISK)
+        observation = Observation(f"user_tags_run_{uuid.uuid4().hex}")
+        plan = plan_changes(found, current, evaluated, names).observe(observation, *statistics_columns(evaluated))
+        rows = changed_rows(plan, names)
+        over_jdbc = (stage or default_stage(spark, engine)) == "jdbc"
+        table = create_stage_table(engine) if over_jdbc else None
         seconds, started = {}, time.perf_counter()
         try:
-            statistics = run_statistics(plan, evaluated)
+            if table:
+                _write_over_jdbc(rows, engine, table)
+                files = []
+            else:
+                files = write_csv(rows, folder / "changed")
+            statistics = statistics_from(observation.get, evaluated)
             seconds["compare"] = time.perf_counter() - started
             if statistics.changed:
                 forget_all(engine)
-                merge = partial(merge_changed_rows, engine, expected=statistics.changed, now=now or now_utc(),
-                                before_merge=before_merge)
-                if (stage or default_stage(spark, engine)) == "jdbc":
-                    seconds.update(_over_jdbc(changed_rows(plan, names), engine, merge))
-                else:
-                    started = time.perf_counter()
-                    files = write_csv(changed_rows(plan, names), folder / "changed")
-                    seconds["export"] = time.perf_counter() - started
-                    started = time.perf_counter()
-                    merge(files)
-                    seconds["merge"] = time.perf_counter() - started
+                seconds.update(merge_changed_rows(engine, files, expected=statistics.changed, now=now or now_utc(),
+                                                  before_merge=before_merge, **({"table": table} if table else {})))
         finally:
-            plan.unpersist()
+            if table:
+                drop_stage_table(engine, table)
         if inputs:
             remember(engine, scope, inputs, statistics, now or now_utc())
     return WriteSummary(statistics, {k: round(v, 3) for k, v in seconds.items()})

@@ -149,6 +149,56 @@ def test_interrupted_merge_leaves_user_tags_as_before(engine, write):
     assert rows(engine) == before
 
 
+@pytest.mark.parametrize("engine", ["mariadb"], indirect=True)  # the merge by primary key is MariaDB/MySQL's
+def test_a_row_recreated_after_the_read_stops_the_write(engine, write):
+    """The update goes by the primary key Spark read: a row deleted and written again
+    in between (new key) is not overwritten blindly; the run fails and changes nothing."""
+    write({"a": [3], "b": [3]}, [3, 5], now=T1)
+
+    def recreate_b(_merging_conn) -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM user_tags WHERE user_id = 'b'"))
+            conn.execute(sa.text("INSERT INTO user_tags (user_id, tag_ids, tag_details, created_time, updated_time) "
+                                 "VALUES ('b', '[5]', '{}', :t, :t)"), {"t": T1})
+
+    with pytest.raises(TagWriteError) as failure:
+        write({"a": [3, 5], "b": [3, 5]}, [3, 5], now=T2, before_merge=recreate_b)
+    assert str(failure.value).startswith("user_tags write failed while merging the staged rows into user_tags: "
+                                         "1 of the 2 rows to update were deleted or re-created since the run")
+    after = rows(engine)
+    assert {u: (r["tag_ids"], r["updated_time"]) for u, r in after.items()} == {"a": ([3], T1), "b": ([5], T1)}
+
+
+@pytest.mark.parametrize("engine", ["mariadb"], indirect=True)
+def test_a_new_user_written_after_the_read_stops_the_write(engine, write):
+    write({"a": [3]}, [3], now=T1)
+
+    def add_c(_merging_conn) -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO user_tags (user_id, tag_ids, tag_details, created_time, updated_time) "
+                                 "VALUES ('c', '[5]', '{}', :t, :t)"), {"t": T1})
+
+    with pytest.raises(TagWriteError) as failure:
+        write({"a": [3, 5], "c": [3]}, [3, 5], now=T2, before_merge=add_c)
+    message = str(failure.value)
+    assert "while merging the staged rows into user_tags: a user the run found without a row has one now" in message
+    assert "user_tags was left as it was before the run" in message
+    after = rows(engine)
+    assert {u: (r["tag_ids"], r["updated_time"]) for u, r in after.items()} == {"a": ([3], T1), "c": ([5], T1)}
+
+
+def test_updates_keep_each_row_s_key(engine, write):
+    """Rows are updated in place: their primary key stays, and new users get the next keys."""
+    write({"a": [3], "b": [3]}, [3, 5], now=T1)
+    with engine.connect() as conn:
+        before = dict(conn.execute(sa.select(user_tags.c.user_id, user_tags.c.id)).all())
+    write({"a": [3, 5], "b": [], "c": [5]}, [3, 5], now=T2)
+    with engine.connect() as conn:
+        after = dict(conn.execute(sa.select(user_tags.c.user_id, user_tags.c.id)).all())
+    assert after["a"] == before["a"] and after["b"] == before["b"]
+    assert after["c"] > max(before.values())
+
+
 def kill_while_merging(engine):
     """A before_merge hook: another session locks the last user's row, so the merge
     updates the others and then waits on it; a third session KILLs the merging
@@ -222,3 +272,15 @@ def test_executors_can_stage_over_jdbc(engine, write):
     assert after["x y"]["updated_time"] == T2 and after["a"]["updated_time"] == T1
     with engine.connect() as conn:  # the run's staging table is gone
         assert [t for t in sa.inspect(conn).get_table_names() if t.startswith("user_tags_stage")] == []
+
+
+def test_a_run_over_no_users_counts_nothing(engine, write):
+    """No users in the source and no rows yet: the counts are all zero and nothing is written."""
+    s = write({}, [3, 5], now=T1)
+    assert (s.statistics.users_evaluated, s.inserted, s.updated, s.unchanged) == (0, 0, 0, 0)
+    assert {t: (c.matched, c.added, c.removed) for t, c in s.statistics.per_tag.items()} == {3: (0, 0, 0), 5: (0, 0, 0)}
+    assert rows(engine) == {}
+    write({"a": [3]}, [3], now=T1)
+    gone = write({}, [3], now=T2)  # every user left the source: a loses tag 3 and keeps the row
+    assert (gone.updated, gone.statistics.per_tag[3].removed) == (1, 1)
+    assert rows(engine)["a"]["tag_ids"] == []
