@@ -55,15 +55,16 @@ def _jdbc_frame(spark: SparkSession, engine: sa.Engine, minimum: int) -> DataFra
     if low is not None and high > low:
         reader = (reader.option("partitionColumn", "id").option("lowerBound", str(low))
                   .option("upperBound", str(high + 1)).option("numPartitions", str(partitions)))
-    return reader.load().select(F.col("id").cast("long"), F.col("user_id").cast("string"), F.col("tag_ids").cast("string"),
-                                F.col("tag_details").cast("string"))
+    return reader.load().select(F.col("id").cast("long"), F.col("user_id").cast("string"),
+                                F.col("tag_ids").cast("string"), F.col("tag_details").cast("string"))
 
 
 def _sqlite_frame(spark: SparkSession, engine: sa.Engine, folder: Path, user_ids: list[str] | None) -> DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([("id", pa.int64()), ("user_id", pa.string()), ("tag_ids", pa.string()), ("tag_details", pa.string())])
+    schema = pa.schema([("id", pa.int64()), ("user_id", pa.string()), ("tag_ids", pa.string()),
+                        ("tag_details", pa.string())])
     query = sa.select(user_tags.c.id, user_tags.c.user_id, sa.type_coerce(user_tags.c.tag_ids, sa.Text),
                       sa.type_coerce(user_tags.c.tag_details, sa.Text))
     queries = ([query.where(user_tags.c.user_id.in_(user_ids[i:i + 900])) for i in range(0, len(user_ids), 900)]

@@ -8,10 +8,10 @@ keeps the row with `tag_ids = []` (and the original `created_time`).
 
 `plan_changes` joins the run's result with the current rows (both DataFrames) and gives
 every user in scope its merged tag set and a status; the run's counts come from
-`statistics_columns` ( aggregations that a run observes while Spark writes
-the changed rows out, so the plan is computed once); `changed_rows` are the rows the
-database merges, their JSON built only for them (building tag_details for every user
-would cost more than the comparison itself).
+`statistics_columns` (aggregations the run observes while Spark writes the changed rows
+out, so the plan is computed once); `changed_rows` are the rows the database merges,
+their JSON built only for them (building tag_details for every user would cost more
+than the comparison itself).
 """
 
 from __future__ import annotations
