@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     staged: list[Path] = []
     real_merge = write.merge_changed_rows
 
-    def keep_files(engine, files, expected, now, before_merge=None):
+    def keep_files(engine, files, expected, now, before_merge=None, table=None):
         kept = tmp / "staged"
         kept.mkdir(exist_ok=True)
         # hard links, not copies: this runs inside the timed write
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         staged[:] = [kept / f.name for f in files]
         for f, link in zip(files, staged, strict=True):
             os.link(f, link)
-        return real_merge(engine, files, expected, now, before_merge)
+        return real_merge(engine, files, expected, now, before_merge, table)
 
     write.merge_changed_rows = keep_files
     try:

@@ -198,7 +198,7 @@ def _merge_mysql(engine: sa.Engine, files: list[Path], expected: int, now: datet
         if before_merge:
             before_merge(conn)
         with step("merging the staged rows into user_tags"):
-            _update_and_insert(cur, table, now)
+            _update_and_insert(cur, table, loaded, now)
         with step("committing the merge"):
             conn.commit()
         return {"stage": staged - started, "merge": time.perf_counter() - staged}
@@ -212,16 +212,15 @@ def _merge_mysql(engine: sa.Engine, files: list[Path], expected: int, now: datet
 _SAME_ROW = "user_tags.id = VALUES(id) AND user_tags.user_id = VALUES(user_id)"
 
 
-def _update_and_insert(cur, table: str, now: datetime) -> None:
-    """New users are inserted; the staged rows with a key update their row by primary key.
+def _update_and_insert(cur, table: str, staged: int, now: datetime) -> None:
+    """New users are inserted; the other `staged` rows update their row by primary key.
     Every existing row must still be the one Spark read: a row whose key or user no longer
     matches is left as it is and fails the count."""
-    cur.execute(f"SELECT COUNT(*) FROM {table} WHERE id <> 0")
-    existing = cur.fetchone()[0]
     # a user who got a row since the read makes this fail on the duplicate user_id
     cur.execute("INSERT INTO user_tags (user_id, tag_ids, tag_details, created_time, updated_time) "
                 f"SELECT user_id, tag_ids, tag_details, %s, %s FROM {table} WHERE id = 0 ORDER BY user_id",
                 (now, now))
+    existing = staged - cur.rowcount
     if not existing:
         return
     # the key is given, so the insert meets its row in the primary key first and updates it in

@@ -138,13 +138,14 @@ def write_user_tags(spark: SparkSession, engine: sa.Engine, found: DataFrame, ev
                 files = write_csv(rows, folder / "changed")
             statistics = statistics_from(observation.get, evaluated)
             seconds["compare"] = time.perf_counter() - started
+            now = now or now_utc()  # the merge's time, and the remembered run's
             if statistics.changed:
                 forget_all(engine)
-                seconds.update(merge_changed_rows(engine, files, expected=statistics.changed, now=now or now_utc(),
-                                                  before_merge=before_merge, **({"table": table} if table else {})))
+                seconds.update(merge_changed_rows(engine, files, expected=statistics.changed, now=now,
+                                                  before_merge=before_merge, table=table))
         finally:
             if table:
                 drop_stage_table(engine, table)
         if inputs:
-            remember(engine, scope, inputs, statistics, now or now_utc())
+            remember(engine, scope, inputs, statistics, now)
     return WriteSummary(statistics, {k: round(v, 3) for k, v in seconds.items()})
