@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from yd_platform.catalog import load_catalog  # noqa: E402
-from yd_platform.pipeline.layout import raw_object  # noqa: E402
+from yd_platform.datasets.layout import raw_object  # noqa: E402
 
 PARTITION = "2025-10-01"
 
@@ -60,7 +60,7 @@ def read_limit_child(root: str, dataset: str, catalog: str | None) -> dict:
     """fastexcel's bare read of every raw file of the partition (the merge's own input)."""
     import fastexcel
 
-    from yd_platform.pipeline.layout import raw_prefix
+    from yd_platform.datasets.layout import raw_prefix
 
     ds = load_catalog(catalog).dataset(*dataset.split("/"))
     files = sorted(Path(root, raw_prefix(ds, PARTITION)).glob("*.xlsx"))

@@ -12,8 +12,7 @@ from typing import Any
 
 import requests
 
-from yd_platform.launch import LaunchError, RunLauncher
-from yd_platform.launch.client import CODE_LOCATION, REPOSITORY
+from yd_platform.resources.dagster_webserver import CODE_LOCATION, REPOSITORY, LaunchError, RunLauncher
 
 
 class DagsterUnavailable(RuntimeError):
@@ -29,29 +28,30 @@ RUN_FIELDS = """
   tags { key value }
 """
 
+RUN_DETAILS = """
+  runConfigYaml
+  assetMaterializations {
+    assetKey { path }
+    metadataEntries {
+      label
+      __typename
+      ... on IntMetadataEntry { intValue }
+      ... on FloatMetadataEntry { floatValue }
+      ... on JsonMetadataEntry { jsonString }
+      ... on TextMetadataEntry { text }
+    }
+  }
+"""
+
 RUN_QUERY = """
 query Run($runId: ID!) {
   runOrError(runId: $runId) {
     __typename
-    ... on Run {
-      %s
-      runConfigYaml
-      assetMaterializations {
-        assetKey { path }
-        metadataEntries {
-          label
-          __typename
-          ... on IntMetadataEntry { intValue }
-          ... on FloatMetadataEntry { floatValue }
-          ... on JsonMetadataEntry { jsonString }
-          ... on TextMetadataEntry { text }
-        }
-      }
-    }
+    ... on Run { %s %s }
     ... on PythonError { message }
   }
 }
-""" % RUN_FIELDS
+""" % (RUN_FIELDS, RUN_DETAILS)  # noqa: UP031 - GraphQL braces make str.format and f-strings unreadable
 
 RUNS_QUERY = """
 query Runs($filter: RunsFilter, $limit: Int) {
@@ -61,7 +61,23 @@ query Runs($filter: RunsFilter, $limit: Int) {
     ... on PythonError { message }
   }
 }
-""" % RUN_FIELDS
+"""
+
+# why a run failed: the step failures' and the run failure's messages
+FAILURE_QUERY = """
+query Failure($runId: ID!, $limit: Int) {
+  logsForRun(runId: $runId, limit: $limit) {
+    __typename
+    ... on EventConnection {
+      events {
+        __typename
+        ... on ExecutionStepFailureEvent { stepKey message error { message } }
+        ... on RunFailureEvent { message }
+      }
+    }
+  }
+}
+"""
 
 HEALTH_QUERY = """
 query Health {
@@ -120,8 +136,9 @@ class DagsterApi:
         raise DagsterQueryError(result.get("message") or result["__typename"])
 
     def runs(self, job: str | None = None, limit: int = 20, tags: Mapping[str, str] | None = None,
-             statuses: tuple[str, ...] = ()) -> list[dict]:
-        """Newest runs first, of one job and/or with the given tags and statuses."""
+             statuses: tuple[str, ...] = (), details: bool = False) -> list[dict]:
+        """Newest runs first, of one job and/or with the given tags and statuses; `details`
+        adds each run's config and materialisations."""
         run_filter: dict[str, Any] = {}
         if job:
             run_filter["pipelineName"] = job
@@ -129,10 +146,25 @@ class DagsterApi:
             run_filter["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         if statuses:
             run_filter["statuses"] = list(statuses)
-        result = self.execute(RUNS_QUERY, {"filter": run_filter, "limit": limit})["runsOrError"]
+        fields = RUN_FIELDS + (RUN_DETAILS if details else "")
+        result = self.execute(RUNS_QUERY % fields, {"filter": run_filter, "limit": limit})["runsOrError"]
         if result["__typename"] != "Runs":
             raise DagsterQueryError(result.get("message") or result["__typename"])
         return result["results"]
+
+    def failure(self, run_id: str, limit: int = 10_000) -> str | None:
+        """What made a failed run fail, in the words of its failure events (None if none)."""
+        result = self.execute(FAILURE_QUERY, {"runId": run_id, "limit": limit})["logsForRun"]
+        if result["__typename"] != "EventConnection":
+            return None
+        messages = []
+        for event in result["events"]:
+            if event["__typename"] == "ExecutionStepFailureEvent":
+                reason = (event.get("error") or {}).get("message") or event["message"]
+                messages.append(f"{event.get('stepKey') or 'step'}: {reason.strip()}")
+            elif event["__typename"] == "RunFailureEvent" and not messages:
+                messages.append(event["message"].strip())
+        return "; ".join(dict.fromkeys(messages)) or None
 
     def daemon_health(self) -> dict:
         data = self.execute(HEALTH_QUERY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,10 +40,14 @@ def _app_database(url: str) -> dict:
 
 @router.get("/health")
 def health(request: Request) -> JSONResponse:
-    """200 when the webserver, the daemon and the app database all answer, else 503."""
+    """200 when the webserver, the daemon and the app database all answer, else 503; with
+    the old tag service's `status`, `timestamp` and `environment`."""
+    settings = request.app.state.settings
     webserver, daemon = _webserver_and_daemon(request.app.state.dagster)
     checks: dict[str, Any] = {"webserver": webserver, "daemon": daemon,
-                              "app_database": _app_database(request.app.state.settings.app_db_url)}
+                              "app_database": _app_database(settings.app_db_url)}
     ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "healthy" if ok else "unhealthy", "checks": checks},
+    return JSONResponse({"status": "healthy" if ok else "unhealthy",
+                         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+                         "environment": settings.environment, "checks": checks},
                         status_code=200 if ok else 503)

@@ -8,7 +8,7 @@ Replies keep the old wrapper `{code, message, data}` and field names.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,8 +21,9 @@ from yd_platform.api.tags import dagster
 from yd_platform.pms.api import WINDOW, RunTimes, job_metrics, notification_channels, service_entry
 from yd_platform.pms.config import PmsConfig, Service, load_pms_config
 from yd_platform.pms.defs import partitions_for
-from yd_platform.pms.resources import pms_db_url, pms_engine
+from yd_platform.pms.schema import pms_engine
 from yd_platform.pms.services import service_function
+from yd_platform.resources.pms_db import pms_db_url
 
 router = APIRouter(prefix="/api/v1/scheduler", tags=["scheduler"])
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
@@ -49,7 +50,7 @@ def _func(svc: Service) -> str:
 
 
 def _iso(seconds: float | None) -> str | None:
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds") if seconds else None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds") if seconds else None
 
 
 def _schedule_view(api: DagsterApi, config: PmsConfig) -> dict[str, dict]:

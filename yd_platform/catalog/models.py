@@ -14,7 +14,7 @@ from typing import Any, Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from yd_platform.collect.registry import COLLECTORS
+from yd_platform.catalog.collectors import COLLECTOR_NAMES
 
 PARTITION_KEY_RE = re.compile(r"^[A-Za-z0-9_\-.]+$")
 IDENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -22,7 +22,7 @@ IDENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_FOOTER_MARKERS = ("合计", "总计", "小计", "总合计", "汇总", "total", "subtotal", "grand total")
 
 
-class Cadence(str, Enum):
+class Cadence(str, Enum):  # noqa: UP042 - a StrEnum would change what str() and f-strings of a member give
     daily = "daily"
     weekly = "weekly"
     monthly = "monthly"
@@ -149,9 +149,9 @@ class DatasetSpec(Strict):
     @field_validator("collector")
     @classmethod
     def _known_collector(cls, value: str | None) -> str | None:
-        if value is not None and value not in COLLECTORS:
+        if value is not None and value not in COLLECTOR_NAMES:
             raise ValueError(
-                f"unknown collector {value!r}; known: {', '.join(sorted(COLLECTORS))}"
+                f"unknown collector {value!r}; known: {', '.join(COLLECTOR_NAMES)}"
             )
         return value
 
@@ -220,6 +220,11 @@ class PlatformSpec(Strict):
     collector: str | None = None
     owners: list[str] = Field(default_factory=list)
     max_concurrent_runs: int = Field(default=2, ge=1)
+    requests_per_minute: int = Field(
+        default=0, ge=0,
+        description="the back-end's pace: at most this many requests a minute from all collections "
+                    "together, across runs and machines (0: no pace)",
+    )
     shops_table: str | None = None
     # true: the shops listed here are the only ones, whatever YD_SHOPS_SOURCE says (for a
     # source that is not a merchant back-end, e.g. the warehouse of the dw tables)

@@ -12,8 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.pipeline.layout import merged_parquet
-from yd_platform.tables.ods import ods_files
+from yd_platform.datasets.layout import merged_parquet, ods_files
 
 STAGES = ("merged", "ods")
 

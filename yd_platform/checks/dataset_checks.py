@@ -17,8 +17,8 @@ from yd_platform.checks import evaluate
 from yd_platform.checks.data import partition_row_count, read_partition
 from yd_platform.checks.history import previous_keys
 from yd_platform.checks.per_partition import PartitionResults
-from yd_platform.pipeline.assets import merged_key, ods_key
-from yd_platform.pipeline.partitions import shop_partitions, time_partitions
+from yd_platform.datasets.keys import merged_key, ods_key
+from yd_platform.datasets.partitions import shop_partitions, time_partitions
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
@@ -32,9 +32,6 @@ DATA_CHECKS: dict[str, tuple[dg.AssetCheckSeverity, bool, str]] = {
     "volume_normal": (WARN, False, "Row count within the tolerance of the trailing partitions' average."),
 }
 CHECK_RESOURCES = {"object_store", "shop_source"}
-# Metadata key under which evaluations recorded before per-partition results carried a
-# range run's partitions; the notifier still reads it from stored history.
-PARTITION_RESULTS = "partition_results"
 # When automation requests the asset, its checks are requested into the same run; that is
 # also what lets `all_deps_blocking_checks_passed` request the downstream asset in that tick.
 WITH_ASSET = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested()).with_label(

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.merge.schema import LEADING_COLUMNS, TRAILING_COLUMNS
+from yd_platform.datasets.schema import LEADING_COLUMNS, TRAILING_COLUMNS
 
 SAMPLE_SIZE = 5
 # Columns the merge stage adds in front of / after the report's own columns.

@@ -22,7 +22,7 @@ from croniter import croniter
 
 from yd_platform.catalog import Catalog, DatasetSpec
 from yd_platform.catalog.periods import Period, period_for_tick
-from yd_platform.pipeline.assets import ods_key
+from yd_platform.datasets.keys import ods_key
 
 CHECK_NAME = "freshness"
 SENSOR_NAME = "yd_freshness"

@@ -8,7 +8,7 @@ real week's key and nothing before the dataset's first partition is asked for.
 from __future__ import annotations
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.pipeline.partitions import time_partitions
+from yd_platform.datasets.partitions import time_partitions
 
 
 def previous_keys(ds: DatasetSpec, key: str, count: int) -> list[str]:

@@ -14,8 +14,8 @@ from yd_platform.checks.dataset_checks import WITH_ASSET
 from yd_platform.checks.history import previous_key
 from yd_platform.checks.per_partition import PartitionResults
 from yd_platform.checks.rules import AlertRule, run_rules
-from yd_platform.pipeline.assets import ods_key
-from yd_platform.pipeline.partitions import time_partitions
+from yd_platform.datasets.keys import ods_key
+from yd_platform.datasets.partitions import time_partitions
 
 
 def evaluate_rules(read: Callable[[str], pa.Table | None], ds: DatasetSpec, rules: list[AlertRule], key: str):

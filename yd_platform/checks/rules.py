@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-from pathlib import Path
 from typing import Literal
 
 import duckdb
@@ -21,9 +19,8 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yd_platform.catalog import Catalog, DatasetSpec
-from yd_platform.catalog.yaml_files import read_yaml
+from yd_platform.catalog.alerts_file import AlertsConfigError, read_alerts_file
 from yd_platform.checks.evaluate import SAMPLE_SIZE, Outcome
-from yd_platform.settings import PACKAGE_DIR
 
 # The merge's added columns that rule SQL sees beside the declared ones (see alerts.yaml).
 RULE_MERGE_COLUMNS = ("platform", "shop_id", "period")
@@ -33,8 +30,9 @@ VIEWS = ("this_period", "last_period")
 RULE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class RuleConfigError(ValueError):
-    """An alert rule is invalid; the message names the rule and what is wrong."""
+# An alert rule is invalid: the message names the rule and what is wrong (one error class
+# for every mistake in alerts.yaml).
+RuleConfigError = AlertsConfigError
 
 
 class AlertRule(BaseModel):
@@ -71,14 +69,6 @@ class AlertRule(BaseModel):
     @property
     def query(self) -> str:
         return (self.sql or self.metric or "").strip().rstrip(";")
-
-
-def default_alerts_path() -> Path:
-    return Path(os.environ.get("YD_ALERTS_CONFIG") or PACKAGE_DIR / "config" / "alerts.yaml")
-
-
-def read_alerts_file(path: Path | None = None) -> dict:
-    return read_yaml(path or default_alerts_path(), RuleConfigError)
 
 
 def typed_select(ds: DatasetSpec, source: str | None, present: set[str] | None = None) -> str:

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dashboard", help="serve the incentives dashboard (Streamlit)")
     p.add_argument("--host", default=os.environ.get("YD_DASHBOARD_HOST", "127.0.0.1"),
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
-    p.add_argument("--port", type=int, default=int(os.environ.get("YD_DASHBOARD_PORT", "8501")))
+    p.add_argument("--port", type=int, default=int(os.environ.get("YD_DASHBOARD_PORT", "8501")),
+                   help="port to listen on (default 8501, or YD_DASHBOARD_PORT)")
     p.set_defaults(func=dashboard_cmd)
 
 

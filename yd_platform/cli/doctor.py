@@ -1,30 +1,45 @@
 """`yd-platform doctor`: checks every outside part the platform talks to.
 
-One line per check, OK / WARN / FAIL, and for anything not OK what to do about it.
-The exit status is 1 when any check FAILs, so deploy scripts can gate on it. Each
-check is a small function returning a `Check`, so tests and other tools can call them
-one by one. Secrets (passwords, webhook keys) are never printed.
+The parts are the deployment's resources (`deployment_resources`), each checked
+with its own client (`check()`), plus the Dagster instance, the alert channels and the
+messages waiting for them. One line per check, OK / WARN / FAIL, and for anything not OK
+what to do about it. The exit status is 1 when any check FAILs, so deploy scripts can
+gate on it. Each check is a small function returning a `Check`, so tests and other tools
+can call them one by one. Secrets (passwords, keys, webhook URLs) are never printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shutil
-import socket
-import subprocess
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from yd_platform.settings import app_db_url, env
+from yd_platform.cli.terminal import column_widths, columns
+from yd_platform.deployment import (
+    APP_DB_VARIABLE,
+    DEPLOYMENT_VARIABLE,
+    EMBEDDED,
+    MissingVariables,
+    current_deployment,
+    env,
+)
+from yd_platform.resources.object_store import (
+    ACCESS_KEY_VARIABLE,
+    BACKEND_VARIABLE,
+    BUCKET_VARIABLE,
+    ENDPOINT_VARIABLE,
+    SECRET_KEY_VARIABLE,
+    SECURE_VARIABLE,
+)
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
-CONNECT_TIMEOUT = 5
 COMPOSE = "docker-compose -f docker/docker-compose.yml"
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
+# Where each robot type's webhooks live; a URL elsewhere must at least be https.
+ROBOT_HOSTS = {"wecom": "qyapi.weixin.qq.com", "dingtalk": "oapi.dingtalk.com"}
 
 
 @dataclass(frozen=True)
@@ -34,9 +49,21 @@ class Check:
     detail: str
     hint: str = ""
 
+    @property
+    def ok(self) -> bool:
+        """Nothing to fix before the platform works (OK, or a WARN)."""
+        return self.state != FAIL
+
+    def text(self) -> str:
+        """The detail, and for anything not OK what to do about it."""
+        return f"{self.detail}  -- fix: {self.hint}" if self.hint and self.state != OK else self.detail
+
     def line(self) -> str:
-        text = f"{self.state:4}  {self.name:16} {self.detail}"
-        return f"{text}  -- fix: {self.hint}" if self.hint and self.state != OK else text
+        return render([self])[0]
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "ok": self.ok, "state": self.state, "detail": self.detail,
+                "fix": self.hint if self.hint and self.state != OK else None}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -53,37 +80,48 @@ def _redacted(url: str) -> str:
         return "<unparsable URL>"
 
 
-def _tcp_reachable(host: str, port: int) -> str | None:
-    """None when a TCP connection opens, else why not."""
+def _built(name: str, build: Callable[[], object]) -> object | Check:
+    """The resource `build` makes from the deployment's variables, or a FAIL naming what is missing."""
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
-            return None
-    except OSError as exc:
-        return f"{host}:{port} {exc.strerror or exc}"
+        return build()
+    except MissingVariables as exc:
+        names = ", ".join([*exc.missing, *exc.invalid])
+        return Check(name, FAIL, f"{exc.deployment}: {names}", "set them as docker/.env.example shows "
+                     "(yd-platform doctor --only deployment lists what each is for)")
+
+
+def check_deployment() -> Check:
+    """Every resource of the deployment can be built from its variables (what the code location needs to load)."""
+    from yd_platform.deployment_resources import resources_for
+
+    try:
+        name = current_deployment()
+        resources = resources_for(name)
+    except MissingVariables as exc:
+        lines = [f"{n} ({purpose})" for n, purpose in exc.missing.items()]
+        lines += [f"{n}: {problem}" for n, problem in exc.invalid.items()]
+        return Check("deployment", FAIL, f"{exc.deployment}: " + "; ".join(lines),
+                     "set them in docker/.env (docker/.env.example has the production set)")
+    except ValueError as exc:
+        return Check("deployment", FAIL, _first_line(exc), f"set {DEPLOYMENT_VARIABLE} to embedded or production")
+    return Check("deployment", OK, f"{name}: {len(resources)} resources")
 
 
 def check_app_db(url: str | None = None) -> Check:
-    """The app database (YD_APP_DB_URL): MySQL in production, SQLite embedded."""
-    import sqlalchemy as sa
+    """The app database: MySQL in production, SQLite embedded (`AppDatabaseResource.check`)."""
+    from yd_platform.resources.app_db import AppDatabaseResource, app_db_from_env
 
-    url = url or app_db_url()
-    shown = _redacted(url)
+    resource = AppDatabaseResource(url=url) if url else _built("app database", app_db_from_env)
+    if isinstance(resource, Check):
+        return resource
     try:
-        connect_args = {"connect_timeout": CONNECT_TIMEOUT} if url.startswith("mysql") else {}
-        engine = sa.create_engine(url, connect_args=connect_args)
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        finally:
-            engine.dispose()
+        return Check("app database", OK, resource.check())
     except Exception as exc:  # noqa: BLE001 - every failure becomes a FAIL line
-        hint = (f"start MySQL ({COMPOSE} up -d mysql) or correct YD_APP_DB_URL "
+        hint = (f"start MySQL ({COMPOSE} up -d mysql) or correct {APP_DB_VARIABLE} "
                 "(mysql+pymysql://USER:PASSWORD@HOST:3306/DB)")
-        if not url.startswith("mysql"):
-            hint = "check that YD_HOME is writable, or set YD_APP_DB_URL"
-        return Check("app database", FAIL, f"{shown}: {_first_line(exc)}", hint)
-    kind = "embedded SQLite" if url.startswith("sqlite") else "reachable"
-    return Check("app database", OK, f"{shown} ({kind})")
+        if not resource.url.startswith("mysql"):
+            hint = f"check that YD_HOME is writable, or set {APP_DB_VARIABLE}"
+        return Check("app database", FAIL, f"{_redacted(resource.url)}: {_first_line(exc)}", hint)
 
 
 def _env_references(config: Path) -> set[str]:
@@ -107,16 +145,26 @@ def _env_references(config: Path) -> set[str]:
 
 
 def check_dagster_instance(home: str | None = None) -> Check:
-    """The Dagster instance of DAGSTER_HOME: its storage answers (MySQL in production)."""
+    """The Dagster instance of DAGSTER_HOME (embedded: `YD_HOME/dagster_home` when unset): its
+    storage answers (MySQL in production). A folder without its instance file is reported,
+    never opened (Dagster would warn and fall back to its defaults there)."""
     import dagster as dg
 
+    from yd_platform.cli.instance_home import INSTANCE_FILE, embedded_home
+
     home = home or env("DAGSTER_HOME")
+    if not home and current_deployment() == EMBEDDED:
+        embedded = embedded_home()
+        if not (embedded / INSTANCE_FILE).is_file():
+            return Check("dagster instance", OK, f"embedded instance at {embedded} (created by the first "
+                         "yd-platform up, run or status)")
+        home = str(embedded)
     if not home:
         return Check("dagster instance", WARN, "DAGSTER_HOME is not set",
                      "set DAGSTER_HOME to the folder holding the production instance config "
                      "(a copy of docker/dagster.yaml); yd-platform up uses the embedded SQLite "
                      "instance under YD_HOME")
-    config = Path(home) / "dagster.yaml"
+    config = Path(home) / INSTANCE_FILE
     if not config.is_file():
         return Check("dagster instance", WARN, f"{config} does not exist (Dagster defaults to SQLite there)",
                      "copy docker/dagster.yaml (production) or the top-level dagster.yaml "
@@ -131,175 +179,213 @@ def check_dagster_instance(home: str | None = None) -> Check:
             storage = type(instance.run_storage).__name__
     except Exception as exc:  # noqa: BLE001
         return Check("dagster instance", FAIL, f"{config}: {_first_line(exc)}",
-                     f"set DAGSTER_MYSQL_HOST/PORT/USER/PASSWORD/DB, YD_MINIO_BUCKET and "
+                     f"set DAGSTER_MYSQL_HOST/PORT/USER/PASSWORD/DB, {BUCKET_VARIABLE} and "
                      f"DAGSTER_COMPUTE_LOGS_ENDPOINT_URL (docker/.env.example), and start MySQL ({COMPOSE} up -d mysql)")
     return Check("dagster instance", OK, f"{storage}, {runs} runs ({config})")
 
 
-def _minio_client(store):
-    """A client for the store's MinIO that gives up after CONNECT_TIMEOUT, without retries."""
-    import urllib3
-    from minio import Minio
-
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=CONNECT_TIMEOUT),
-                               retries=urllib3.Retry(total=0))
-    return Minio(store.endpoint, access_key=store.access_key, secret_key=store.secret_key, secure=store.secure,
-                 region=store.region, http_client=http)
-
-
 def check_object_store() -> Check:
-    """MinIO reachable with its bucket, or the local folder writable."""
-    backend = env("YD_OBJECT_STORE") or "local"
-    if backend not in ("local", "minio"):
-        return Check("object store", FAIL, f"YD_OBJECT_STORE={backend!r}", "use 'local' or 'minio'")
-    from yd_platform.resources.core import object_store_from_env
+    """The S3 server answering with its bucket, or the local folder writable (`ObjectStoreResource.check`)."""
+    from yd_platform.resources.object_store import object_store_from_env
 
-    store = object_store_from_env().resolved()
-    if store.backend == "local":
-        root = Path(store.root)
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            probe = root / f".doctor-{uuid.uuid4().hex}"
-            probe.write_bytes(b"ok")
-            probe.unlink()
-        except OSError as exc:
-            return Check("object store", FAIL, f"local folder {root}: {exc}",
-                         "make the folder writable or point YD_HOME elsewhere")
-        return Check("object store", OK, f"local folder {root} (embedded default)")
-    endpoint, bucket = store.endpoint, store.bucket
-    missing = [n for n, v in (("YD_MINIO_ACCESS_KEY", store.access_key), ("YD_MINIO_SECRET_KEY", store.secret_key))
-               if not v]
-    if missing:
-        return Check("object store", FAIL, f"minio {endpoint}: {', '.join(missing)} not set",
-                     "set the MinIO credentials (docker/.env.example)")
+    store = _built("object store", object_store_from_env)
+    if isinstance(store, Check):
+        return store
     try:
-        exists = _minio_client(store).bucket_exists(bucket)
+        detail = store.check()
     except Exception as exc:  # noqa: BLE001
-        return Check("object store", FAIL, f"minio {endpoint}: {_first_line(exc)}",
-                     f"start MinIO ({COMPOSE} up -d minio) or correct YD_MINIO_ENDPOINT/YD_MINIO_SECURE "
-                     "and the credentials")
-    if not exists:
-        return Check("object store", FAIL, f"minio {endpoint}: bucket {bucket!r} does not exist",
-                     f"create it: {COMPOSE} up minio-init (or mc mb ALIAS/{bucket})")
-    return Check("object store", OK, f"minio {endpoint}, bucket {bucket!r}")
+        if store.backend == "local":
+            return Check("object store", FAIL, str(exc), "make the folder writable or point YD_HOME elsewhere")
+        return Check("object store", FAIL, str(exc),
+                     f"start the S3 server ({COMPOSE} up -d s3), create the bucket ({COMPOSE} up s3-init), "
+                     f"or correct {ENDPOINT_VARIABLE}/{SECURE_VARIABLE}, {ACCESS_KEY_VARIABLE}/{SECRET_KEY_VARIABLE} "
+                     f"and {BUCKET_VARIABLE}")
+    if store.backend == "local":
+        return Check("object store", OK, f"{detail} (embedded; {BACKEND_VARIABLE}=minio for S3)")
+    return Check("object store", OK, detail)
 
 
 def check_table_engine() -> Check:
-    """DuckDB importable (embedded) or Dremio answering (production)."""
-    engine = env("YD_TABLE_ENGINE") or "duckdb"
-    if engine == "duckdb":
-        try:
-            import duckdb
+    """DuckDB runs (embedded) or Dremio answers and accepts the login (`TableEngineResource.check`)."""
+    from yd_platform.resources.table_engine import table_engine_from_env
 
-            duckdb.connect().execute("SELECT 1").fetchall()
-        except Exception as exc:  # noqa: BLE001
-            return Check("table engine", FAIL, f"duckdb: {_first_line(exc)}", "pip install duckdb")
-        return Check("table engine", OK, f"duckdb {duckdb.__version__}")
-    if engine != "dremio":
-        return Check("table engine", FAIL, f"YD_TABLE_ENGINE={engine!r}", "use 'duckdb' or 'dremio'")
-    import requests
-
-    url = (env("YD_DREMIO_URL") or "").rstrip("/")
-    if not url:
-        return Check("table engine", FAIL, "dremio: YD_DREMIO_URL is not set",
-                     "set YD_DREMIO_URL (e.g. http://dremio:9047), YD_DREMIO_USER and YD_DREMIO_PASSWORD")
+    engine = _built("table engine", table_engine_from_env)
+    if isinstance(engine, Check):
+        return engine
     try:
-        resp = requests.get(f"{url}/apiv2/server_status", timeout=CONNECT_TIMEOUT)
-    except requests.RequestException as exc:
-        return Check("table engine", FAIL, f"dremio {url}: {_first_line(exc)}",
-                     "start Dremio (uncomment the dremio service in docker/docker-compose.yml) or fix YD_DREMIO_URL")
-    if resp.status_code >= 500:
-        return Check("table engine", FAIL, f"dremio {url}: HTTP {resp.status_code}", "look at Dremio's log")
-    if not (env("YD_DREMIO_USER") and env("YD_DREMIO_PASSWORD")):
-        return Check("table engine", WARN, f"dremio {url} answers, but YD_DREMIO_USER/PASSWORD are not set",
-                     "set YD_DREMIO_USER and YD_DREMIO_PASSWORD")
-    return Check("table engine", OK, f"dremio {url}")
+        return Check("table engine", OK, engine.check())
+    except Exception as exc:  # noqa: BLE001
+        if engine.engine == "duckdb":
+            return Check("table engine", FAIL, f"duckdb: {_first_line(exc)}", "pip install duckdb")
+        return Check("table engine", FAIL, f"dremio {engine.dremio_url or '(no URL)'}: {_first_line(exc)}",
+                     f"start Dremio ({COMPOSE} up -d dremio dremio-init) or correct YD_DREMIO_URL and "
+                     "YD_DREMIO_USER/YD_DREMIO_PASSWORD (or YD_DREMIO_TOKEN)")
+
+
+def check_shop_source() -> Check:
+    """Every platform's shops can be listed (the catalog, or the `<platform>_shops` tables)."""
+    from yd_platform.catalog import load_catalog
+    from yd_platform.resources.shops import shop_source_from_env
+
+    source = _built("shop source", shop_source_from_env)
+    if isinstance(source, Check):
+        return source
+    catalog = load_catalog()
+    try:
+        counts = {code: len(source.active_shops(catalog, code)) for code in catalog.platforms}
+    except Exception as exc:  # noqa: BLE001
+        return Check("shop source", FAIL, _first_line(exc),
+                     "create the <platform>_shops tables in YD_SHOPS_DB_URL's database (else the app database), "
+                     "or set YD_SHOPS_SOURCE=config to use the catalog's shops")
+    where = "the catalog" if source.source == "config" else f"tables in {_redacted(source.db_url)}"
+    return Check("shop source", OK, f"{where}: " + ", ".join(f"{c} {n}" for c, n in counts.items()) + " active shops")
+
+
+def check_pms_db() -> Check:
+    """The PMS database answers (`PmsDatabaseResource.check`)."""
+    from yd_platform.resources.pms_db import pms_db_from_env
+
+    resource = _built("PMS database", pms_db_from_env)
+    if isinstance(resource, Check):
+        return resource
+    try:
+        return Check("PMS database", OK, resource.check())
+    except Exception as exc:  # noqa: BLE001
+        return Check("PMS database", FAIL, f"{_redacted(resource.url)}: {_first_line(exc)}",
+                     "correct YD_PMS_DB_URL (the project-management system's MySQL)")
+
+
+def check_warehouse() -> Check:
+    """The warehouse the `warehouse` collector copies answers (the `collector` resource's `warehouse_url`)."""
+    from yd_platform.resources.app_db import check_database
+    from yd_platform.resources.merchant_backends import collector_from_env
+
+    collector = _built("warehouse", collector_from_env)
+    if isinstance(collector, Check):
+        return collector
+    try:
+        return Check("warehouse", OK, check_database(collector.warehouse_url))
+    except Exception as exc:  # noqa: BLE001
+        return Check("warehouse", FAIL, f"{_redacted(collector.warehouse_url)}: {_first_line(exc)}",
+                     "correct YD_WAREHOUSE_URL (the database holding the dw feature tables)")
+
+
+def check_metabase() -> Check:
+    """Metabase answers and accepts the key or login, or the demo source is chosen (`MetabaseResource.check`)."""
+    from yd_platform.resources.metabase import metabase_from_env
+
+    metabase = _built("metabase", metabase_from_env)
+    if isinstance(metabase, Check):
+        return metabase
+    try:
+        return Check("metabase", OK, metabase.check())
+    except Exception as exc:  # noqa: BLE001
+        return Check("metabase", FAIL, str(exc),
+                     "correct YD_METABASE_URL and YD_METABASE_API_KEY (or YD_METABASE_USER/YD_METABASE_PASSWORD)")
+
+
+def check_webserver() -> Check:
+    """The Dagster webserver answers at YD_UI_URL (`DagsterWebserverResource.check`)."""
+    from yd_platform.resources.dagster_webserver import dagster_webserver_from_env
+
+    webserver = _built("webserver", dagster_webserver_from_env)
+    if isinstance(webserver, Check):
+        return webserver
+    try:
+        return Check("webserver", OK, webserver.check())
+    except Exception as exc:  # noqa: BLE001
+        state = WARN if current_deployment() == EMBEDDED else FAIL
+        return Check("webserver", state, str(exc),
+                     "start it (yd-platform up) or set YD_UI_URL" if state == WARN else
+                     f"start it ({COMPOSE} up -d webserver) or correct YD_UI_URL")
 
 
 def check_spark() -> Check:
-    """Java and pyspark for local Spark; the master too when YD_SPARK_MASTER is set."""
-    java = shutil.which("java")
-    if not java:
-        return Check("spark/java", FAIL, "java not found on PATH",
-                     "install a JRE (apt-get install -y openjdk-17-jre-headless)")
+    """Java and pyspark for Spark; the master too when it is a cluster's (`SparkResource.check`)."""
+    from yd_platform.resources.spark import spark_from_env
+
+    spark = _built("spark/java", spark_from_env)
+    if isinstance(spark, Check):
+        return spark
     try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-        version = (out.stderr or out.stdout).strip().splitlines()[0]
-    except (OSError, subprocess.SubprocessError, IndexError) as exc:
-        return Check("spark/java", FAIL, f"java -version: {exc}", "reinstall the JRE")
-    try:
-        import pyspark
-    except ImportError as exc:
-        return Check("spark/java", FAIL, f"{version}; pyspark: {exc}", "pip install pyspark")
-    master = env("YD_SPARK_MASTER")
-    if master and master.startswith("spark://"):
-        parsed = urlparse(master)
-        problem = _tcp_reachable(parsed.hostname or "", parsed.port or 7077)
-        if problem:
-            return Check("spark/java", FAIL, f"spark master {master}: {problem}",
-                         f"start Spark ({COMPOSE} up -d spark-master spark-worker) or unset YD_SPARK_MASTER")
-    where = master or "local[*]"
-    return Check("spark/java", OK, f"{version}; pyspark {pyspark.__version__}; master {where}")
+        return Check("spark/java", OK, spark.check())
+    except Exception as exc:  # noqa: BLE001
+        text = str(exc)
+        if text.startswith("java"):
+            hint = "install a JRE (apt-get install -y openjdk-17-jre-headless)"
+        elif "pyspark" in text:
+            hint = "pip install pyspark"
+        else:
+            hint = f"start Spark ({COMPOSE} up -d spark-master spark-worker) or correct YD_SPARK_MASTER"
+        return Check("spark/java", FAIL, text, hint)
 
 
 def check_chromium(path: str | None = None) -> Check:
-    """The browser the collectors drive (YD_CHROMIUM, default /usr/bin/chromium)."""
-    path = path or env("YD_CHROMIUM") or DEFAULT_CHROMIUM
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        return Check("chromium", FAIL, f"{path} not found or not executable",
-                     "apt-get install -y chromium, or set YD_CHROMIUM to the browser")
+    """The browser the collectors drive, and which back-ends they reach (`CollectorResource.check`)."""
+    from yd_platform.resources.merchant_backends import (
+        CollectorResource,
+        collector_from_env,
+    )
+
+    collector = CollectorResource(executable_path=path) if path else _built("chromium", collector_from_env)
+    if isinstance(collector, Check):
+        return collector
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return Check("chromium", FAIL, f"{path} --version: {exc}", "reinstall chromium")
-    if out.returncode != 0:
-        return Check("chromium", FAIL, f"{path} --version exited {out.returncode}", "reinstall chromium")
-    return Check("chromium", OK, (out.stdout.strip() or path).splitlines()[0])
+        return Check("chromium", OK, collector.check())
+    except Exception as exc:  # noqa: BLE001
+        return Check("chromium", FAIL, str(exc), "apt-get install -y chromium, or set YD_CHROMIUM to the browser")
 
 
-WEBHOOK_HOSTS = {
-    "YD_WECOM_WEBHOOK_URL": "qyapi.weixin.qq.com",
-    "YD_DINGTALK_WEBHOOK_URL": "oapi.dingtalk.com",
-}
+def _webhook_problem(channel, url: str) -> str | None:
+    """What is wrong with a robot's webhook URL, if it is set and not shaped like one."""
+    if not url:
+        return None
+    parsed, host = urlparse(url), ROBOT_HOSTS.get(channel.type)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        return f"{channel.url_env} is not a URL"
+    if parsed.hostname != host and parsed.scheme != "https":
+        return f"{channel.url_env} points at {parsed.hostname} without https"
+    if parsed.hostname == host and not any(k in parsed.query for k in ("key=", "access_token=")):
+        return f"{channel.url_env} has no key/access_token"
+    return None
 
 
 def check_webhooks() -> Check:
-    """Alert channels configured and shaped like robot URLs (the key is never shown)."""
-    configured, problems = [], []
-    for name, host in WEBHOOK_HOSTS.items():
-        value = env(name)
-        if not value:
-            continue
-        parsed = urlparse(value)
-        if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-            problems.append(f"{name} is not a URL")
-        elif parsed.hostname != host and parsed.scheme != "https":
-            problems.append(f"{name} points at {parsed.hostname} without https")
-        elif parsed.hostname == host and not any(k in parsed.query for k in ("key=", "access_token=")):
-            problems.append(f"{name} has no key/access_token")
+    """The alert channels of alerts.yaml set up, robots' URLs shaped like webhooks (the
+    `alert_channels` resource; a key is never shown)."""
+    from yd_platform.outbox.channel_config import load_outbox_config
+    from yd_platform.outbox.channel_resources import alert_channels_now
+
+    channels, resource = load_outbox_config().channels, alert_channels_now()
+    configured, problems, unset = [], [], []
+    for name, channel in channels.items():
+        problem = _webhook_problem(channel, resource.robot(name).url) if channel.is_robot else None
+        missing = resource.missing(name, channel)
+        if problem:
+            problems.append(problem)
+        elif missing:
+            unset += missing
+        elif channel.is_robot:
+            configured.append(f"{name} ({urlparse(resource.robot(name).url).hostname})")
         else:
-            configured.append(f"{name.removeprefix('YD_').removesuffix('_WEBHOOK_URL').lower()} ({parsed.hostname})")
-    if env("YD_SMTP_HOST"):
-        configured.append(f"smtp ({env('YD_SMTP_HOST')})")
+            configured.append(f"{name} (smtp {resource.smtp.host})")
     if problems:
         return Check("alert channels", FAIL, "; ".join(problems),
                      "copy the robot's full webhook URL from the group settings (https://...?key=...)")
     if not configured:
-        return Check("alert channels", WARN, "no webhook configured: alerts only reach the run logs",
-                     "set YD_WECOM_WEBHOOK_URL (and/or YD_DINGTALK_WEBHOOK_URL, YD_SMTP_*)")
+        return Check("alert channels", WARN, "no channel set up: alerts only reach the run logs",
+                     f"set {', '.join(dict.fromkeys(unset))} (alerts.yaml names the channels)")
     return Check("alert channels", OK, ", ".join(configured))
 
 
 def check_pending_alerts(url: str | None = None) -> Check:
     """Failing checks against the channels that could announce them (the app database's
     alert state, kept by the yd_notify sensor)."""
-    from yd_platform.notify.config import load_notify_config
-    from yd_platform.notify.pending import failing_checks, unannounced
-    from yd_platform.resources.app_db import engine_for
+    from yd_platform.notify.pending import failing_checks, unannounced_now
+    from yd_platform.resources.app_db import app_db_from_env, engine_for
 
-    config = load_notify_config()
-    failing = failing_checks(engine_for(url or app_db_url()))
-    pending = unannounced(failing, config)
+    failing = failing_checks(engine_for(url or app_db_from_env().url))
+    pending = unannounced_now(failing)
     if pending:
         return Check("pending alerts", FAIL, pending.removeprefix("ALERTS PENDING: "),
                      "set a channel's variables (docker/.env), then the next yd_notify tick sends them")
@@ -310,15 +396,34 @@ def check_pending_alerts(url: str | None = None) -> Check:
     return Check("pending alerts", OK, "no failing checks")
 
 
+def check_shadow_mode(url: str | None = None) -> Check:
+    """Whether outgoing messages are sent or held (YD_SHADOW_MODE), and what a shadow run held."""
+    from yd_platform.outbox.shadow import describe, held_by_kind, shadow_from_env
+    from yd_platform.resources.app_db import app_db_from_env, engine_for
+
+    on, held = shadow_from_env(), held_by_kind(engine_for(url or app_db_from_env().url))
+    if on:
+        return Check("shadow mode", WARN, describe(on, held),
+                     "at the cutover set YD_SHADOW_MODE=false (README: Shadow run)")
+    return Check("shadow mode", OK, describe(on, held))
+
+
 CHECKS: dict[str, Callable[[], Check]] = {
+    "deployment": check_deployment,
     "app-db": check_app_db,
     "dagster": check_dagster_instance,
     "object-store": check_object_store,
     "table-engine": check_table_engine,
+    "shops": check_shop_source,
+    "pms-db": check_pms_db,
+    "warehouse": check_warehouse,
+    "metabase": check_metabase,
+    "webserver": check_webserver,
     "spark": check_spark,
     "chromium": check_chromium,
     "webhooks": check_webhooks,
     "alerts": check_pending_alerts,
+    "shadow": check_shadow_mode,
 }
 
 
@@ -332,18 +437,34 @@ def run_checks(names: list[str] | None = None) -> list[Check]:
     return results
 
 
+def render(results: list[Check]) -> list[str]:
+    """One line per check: state, name and detail in columns (at least as wide as FAIL and
+    the longest check name, so the output keeps its shape whatever passed)."""
+    rows = [[c.state, c.name, c.text()] for c in results]
+    widths = [max(w, least) for w, least in zip(column_widths(rows), (4, 16, 0))]
+    return columns(rows, widths=widths)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("doctor", help="check MySQL, Dagster storage, object store, engines, browser, alerts")
+    parser = sub.add_parser(
+        "doctor", help="check the deployment's variables and every outside part it talks to",
+        description="One line per check: OK, WARN (works, but look at it) or FAIL (fix it first), and for "
+                    "anything not OK what to do about it. Exit status 1 when a check FAILs, else 0.")
     parser.add_argument("--only", nargs="+", choices=list(CHECKS), metavar="CHECK",
                         help=f"run only these checks ({', '.join(CHECKS)})")
+    parser.add_argument("--json", action="store_true",
+                        help='machine-readable: {"ok": ..., "checks": [{"name", "ok", "state", "detail", "fix"}]}')
     parser.set_defaults(func=doctor_cmd)
 
 
 def doctor_cmd(args: argparse.Namespace) -> int:
     results = run_checks(args.only)
-    for check in results:
-        print(check.line(), flush=True)
     failed = [c.name for c in results if c.state == FAIL]
+    if args.json:
+        print(json.dumps({"ok": not failed, "checks": [c.as_json() for c in results]}, ensure_ascii=False, indent=2))
+        return 1 if failed else 0
+    for line in render(results):
+        print(line, flush=True)
     warned = [c.name for c in results if c.state == WARN]
     print(f"\n{len(results) - len(failed) - len(warned)} ok, {len(warned)} warnings, {len(failed)} failed")
     return 1 if failed else 0

@@ -16,11 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def prepare_instance_cmd(args: argparse.Namespace) -> int:
-    import dagster as dg
+    from yd_platform.cli.instance_home import open_instance
+    from yd_platform.instance.mysql_storage import prepare_instance
 
-    from yd_platform.launch.mysql_storage import prepare_instance
-
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         for line in prepare_instance(instance):
             print(line, flush=True)
     return 0

@@ -23,18 +23,15 @@ def _code_location():
 
 
 def _instance():
-    import dagster as dg
+    from yd_platform.cli.instance_home import open_instance
 
-    from yd_platform.cli.up import embedded_dagster_home
-
-    embedded_dagster_home()  # DAGSTER_HOME when set, else the embedded default's instance
-    return dg.DagsterInstance.get()
+    return open_instance()  # DAGSTER_HOME when set, else the embedded default's instance
 
 
 def metrics_cmd(args: argparse.Namespace) -> int:
     from prometheus_client import generate_latest, start_http_server
 
-    from yd_platform.notify.metrics import registry_for
+    from yd_platform.monitoring.instance_metrics import registry_for
 
     catalog, check_keys = _code_location()
     with _instance() as instance:
@@ -55,7 +52,7 @@ def metrics_cmd(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser("metrics", help="Prometheus metrics of runs, checks and datasets (DAGSTER_HOME instance)")
     cmd.add_argument("--serve", type=int, metavar="PORT", help="serve /metrics on this port instead of printing")
-    cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--host", default="127.0.0.1", help="address --serve listens on (default 127.0.0.1)")
     cmd.add_argument("--min-interval", type=float, default=15.0, metavar="SECONDS",
                      help="scrapes closer together than this get the previous figures (default 15)")
     cmd.set_defaults(func=metrics_cmd)

@@ -12,6 +12,8 @@ import json
 import sys
 from datetime import date
 
+from yd_platform.cli.terminal import table
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pms", help="PMS operations alerts: list, run a service, create or fill the database")
@@ -42,17 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--json", action="store_true", help="print the run summary as JSON")
     rp.set_defaults(func=run_one)
 
-    ap = psub.add_parser("alert", help="acknowledge, resolve, close or ignore an alert")
-    ap.add_argument("action", choices=["acknowledge", "resolve", "close", "ignore"])
-    ap.add_argument("alert_no")
-    ap.add_argument("--user", type=int, required=True, help="id of the user acting")
+    ap = psub.add_parser("alert", help="acknowledge, resolve, close or ignore an alert",
+                         description="acknowledge: from PENDING; resolve, ignore: from PENDING, ACKNOWLEDGED, "
+                                     "PROCESSING; close: from those or RESOLVED. CLOSED and IGNORED are final.")
+    ap.add_argument("action", choices=["acknowledge", "resolve", "close", "ignore"], help="what to do with the alert")
+    ap.add_argument("alert_no", help="the alert's number (alert_no of alert_records)")
+    ap.add_argument("--user", type=int, required=True, help="id of the acting user (an active user of the PMS users table)")
     ap.add_argument("--note", help="handling note")
     ap.add_argument("--db", help=db_help)
     ap.set_defaults(func=run_alert)
 
 
 def _engine(url: str | None):
-    from yd_platform.pms.resources import pms_db_url, pms_engine
+    from yd_platform.pms.schema import pms_engine
+    from yd_platform.resources.pms_db import pms_db_url
 
     return pms_engine(url or pms_db_url())
 
@@ -64,18 +69,18 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'service':<44} {'cron':<12} {'risk':<8} {'SLA s':>6}  tables")
-    for s in data["services"]:
-        print(f"{s['id']:<44} {s['cron_expression']:<12} {s['risk_level']:<8} "
-              f"{s['sla']['max_execution_time_seconds']:>6g}  {', '.join(s['dependencies_tables'])}")
+    rows = [[s["id"], s.get("name") or "", s["cron_expression"], s["risk_level"],
+             f"{s['sla']['max_execution_time_seconds']:g}", ", ".join(s["dependencies_tables"])]
+            for s in data["services"]]
+    print(table(["service", "name", "cron", "risk", "SLA s", "tables"], rows, align="<<<<><"))
     print(f"{data['total']} services, Asia/Shanghai")
     return 0
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from yd_platform.pms.resources import pms_db_url
     from yd_platform.pms.schema import TABLES, create_missing
     from yd_platform.resources.app_db import engine_for
+    from yd_platform.resources.pms_db import pms_db_url
 
     created = create_missing(engine_for(args.db or pms_db_url()))
     print(f"created {len(created)} of {len(TABLES)} tables" + (f": {', '.join(created)}" if created else " (all present)"))
@@ -91,11 +96,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_one(args: argparse.Namespace) -> int:
-    from yd_platform.notify.config import load_notify_config
+    from yd_platform.outbox.channel_config import load_outbox_config
+    from yd_platform.outbox.channel_resources import alert_channels_now
     from yd_platform.pms.config import load_pms_config
     from yd_platform.pms.delivery import OutboxLink
     from yd_platform.pms.runner import run_service
-    from yd_platform.resources.core import app_db_from_env
+    from yd_platform.resources.app_db import app_db_from_env
 
     cfg = load_pms_config()
     try:
@@ -103,7 +109,7 @@ def run_one(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"yd-platform pms run: {exc.args[0]}", file=sys.stderr)
         return 2
-    outbox = OutboxLink(app_db_from_env().engine(), load_notify_config())
+    outbox = OutboxLink(app_db_from_env().engine(), load_outbox_config(), alert_channels_now())
     summary = run_service(svc.id, _engine(args.db), now=args.now, partition=args.partition, outbox=outbox, config=cfg)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, default=str))
@@ -112,6 +118,10 @@ def run_one(args: argparse.Namespace) -> int:
         print(f"{svc.id} as of {summary['now']}: {summary['alerts_created']} alerts created, "
               f"{summary['alerts_escalated']} escalated; wrote {written}; {summary['duration_ms']:.0f} ms "
               f"(SLA {summary['sla_seconds']:g} s{', BREACHED' if summary['sla_breached'] else ''})")
+        for s in summary["skipped"]:
+            more = f" (first {len(s['ids'])})" if s["count"] > len(s["ids"]) else ""
+            print(f"  skipped {s['count']} {s['table']} row(s), {s['column'] or 'error'} {s['reason']}: "
+                  f"id {', '.join(map(str, s['ids']))}{more}")
     return 0
 
 
@@ -121,6 +131,7 @@ def run_alert(args: argparse.Namespace) -> int:
     from yd_platform.pms.runner import local_now
 
     now = local_now(None, load_pms_config().timezone)
+    # one transaction: a refused action (unknown user, a status it may not leave) writes nothing
     with _engine(args.db).begin() as conn:
         values = apply(conn, args.alert_no, args.action, args.user, now, note=args.note)
     print(f"{args.alert_no}: {values['status']}")

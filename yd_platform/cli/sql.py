@@ -1,10 +1,16 @@
 """`yd-platform sql`: query the ODS tables with the embedded DuckDB engine.
 
 Reads the parquet on the configured object store (local folder or MinIO), so it works
-on the embedded default and next to a production MinIO alike. Tables are named as in
-the catalog, e.g. `select * from minio.warehouse.ods.pdd.pdd_badscore where dt = '2025-10-01'`
-(or the short `pdd.badscore`). Every table's partition column is `dt` (text): the day,
-or for weekly and monthly tables first and last day, `dt = '2025-09-01_2025-09-30'`.
+on the embedded default and next to a production MinIO alike. Each dataset is there
+twice: the typed table (`yd.warehouse.ods.pdd.pdd_badscore` or the short `pdd.badscore`)
+and, under the old name (`minio.warehouse.ods.pdd.pdd_badscore`), the old-shape view
+(`shop` and the report's headers, as text), so old queries run unchanged. Every table's
+partition column is `dt` (text): the day, or for weekly and monthly tables first and
+last day, `dt = '2025-09-01_2025-09-30'`.
+
+Read-only: a SELECT (or EXPLAIN of one) over these tables and nothing else; no file,
+URL or database outside them, no COPY, CREATE, INSERT, ATTACH, INSTALL, LOAD, SET or
+PRAGMA.
 """
 
 from __future__ import annotations
@@ -13,24 +19,26 @@ import argparse
 import csv
 import json
 import sys
-import unicodedata
 from datetime import date, datetime
 
 from yd_platform.catalog import Cadence, load_catalog
-from yd_platform.resources.core import object_store_from_env
+from yd_platform.cli.terminal import grid
+from yd_platform.resources.object_store import object_store_from_env
 from yd_platform.tables.duckdb_engine import DuckDBTables, QueryResult
+from yd_platform.tables.old_shape import old_table_name, typed_table_name
 
 DT_VALUES = {Cadence.daily: "dt = YYYY-MM-DD", Cadence.weekly: "dt = <first day>_<last day>",
              Cadence.monthly: "dt = YYYY-MM-01_YYYY-MM-<last day>"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sql", help="query the ODS tables (embedded DuckDB over the object store)")
+    p = sub.add_parser("sql", help="query the ODS tables, read-only (embedded DuckDB over the object store)")
     p.add_argument("query", nargs="?", help="SQL, e.g. \"select dt, count(*) from pdd.badscore group by dt\"")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per row")
     out.add_argument("--csv", action="store_true", help="CSV with a header row")
-    p.add_argument("--tables", action="store_true", help="list the tables and the names to query them by")
+    p.add_argument("--tables", action="store_true",
+                   help="list the tables: typed name, short name, old-shape view, partition values")
     p.add_argument("--max-rows", type=int, default=200, help="rows shown in the table view (default 200)")
     p.add_argument("--catalog", help="catalog file (default: $YD_CATALOG or the packaged one)")
     p.set_defaults(func=run)
@@ -39,9 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     if args.tables:
-        rows = [(ds.table, f"{ds.platform}.{ds.code}", DT_VALUES[ds.cadence], ds.name)
+        rows = [(typed_table_name(ds), f"{ds.platform}.{ds.code}", old_table_name(ds), DT_VALUES[ds.cadence], ds.name)
                 for ds in catalog.datasets() if ds.columns]
-        print(render_table(QueryResult(["table", "short name", "partition", "dataset"], rows)))
+        columns = ["typed table", "short name", "old-shape view (shop + report headers, text)", "partition", "dataset"]
+        print(render_table(QueryResult(columns, rows)))
         return 0
     if not args.query:
         print("yd-platform sql: give a query, or --tables to list the tables", file=sys.stderr)
@@ -71,23 +80,10 @@ def _plain(value):
     return str(value)
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
 def render_table(result: QueryResult, max_rows: int | None = None) -> str:
     """A plain-text grid that lines up Chinese text (double-width characters) too."""
     shown = result.rows if max_rows is None else result.rows[:max_rows]
     cells = [["NULL" if v is None else str(_plain(v)) for v in row] for row in shown]
-    widths = [max([_width(c)] + [_width(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
-    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    lines = [rule, "| " + " | ".join(_pad(c, w) for c, w in zip(result.columns, widths)) + " |", rule]
-    lines += ["| " + " | ".join(_pad(c, w) for c, w in zip(row, widths)) + " |" for row in cells]
-    lines.append(rule)
     more = len(result.rows) - len(shown)
-    lines.append(f"({len(result.rows)} rows{f', {more} not shown (use --csv/--json or --max-rows)' if more else ''})")
-    return "\n".join(lines)
+    return "\n".join([grid(list(result.columns), cells), f"({len(result.rows)} rows"
+                      f"{f', {more} not shown (use --csv/--json or --max-rows)' if more else ''})"])

@@ -13,7 +13,12 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from yd_platform.resources.core import app_db_from_env
+from yd_platform.cli.terminal import Progress, column_widths, columns
+from yd_platform.resources.app_db import app_db_from_env
+
+NO_TAGS = ("no active tags yet: `yd-platform tags seed` loads the shipped ones (tags.yaml `seed:`; "
+           "`yd-platform up` does it on the embedded default), the tag page /tags/admin of `yd-platform api` "
+           "adds more")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="YYYY-MM-DD used by recent_days (default: today in the tags.yaml timezone)")
     tp.set_defaults(func=run_try)
 
-    sp = tsub.add_parser("seed", help="load the shipped tags (tags.yaml seed) into the tag tables")
+    sp = tsub.add_parser("seed", help="load the shipped tags (tags.yaml seed) into the tag tables",
+                         description="Inserts the categories and tags of tags.yaml's `seed:` never seeded before; "
+                                     "a tag already there is kept as it is.")
     sp.set_defaults(func=run_seed)
 
     dp = tsub.add_parser("demo-data", help="fill the feature tables of the warehouse with demo users")
@@ -46,25 +53,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from yd_platform.catalog import load_catalog
-    from yd_platform.tags.config import feature_schema, load_tags_config
-    from yd_platform.tags.rules import check_rule
-    from yd_platform.tags.store import load_tags
+    from yd_platform.tags.config import load_tags_config
+    from yd_platform.tags.features.config import feature_schema
+    from yd_platform.tags.rules.validate import check_rule
+    from yd_platform.tags.tables import load_tags
 
     catalog = load_catalog()
-    schema = feature_schema(load_tags_config(catalog=catalog), catalog)
+    schema = feature_schema(load_tags_config(catalog=catalog).source, catalog)
     tags = load_tags(app_db_from_env().engine())
     if not tags:
-        print("no active tags (add rows to tag_definition and tag_rules)", file=sys.stderr)
-    for tag in tags:
-        problems = [str(p) for p in check_rule(tag.tag_id, tag.rule, schema)]
-        if args.json:
+        print(NO_TAGS, file=sys.stderr)
+    problems = {tag.tag_id: [str(p) for p in check_rule(tag.tag_id, tag.rule, schema)] for tag in tags}
+    if args.json:
+        for tag in tags:
             print(json.dumps({"tag_id": tag.tag_id, "tag_name": tag.tag_name, "category": tag.category,
-                              "rule": tag.rule, "problems": problems}, ensure_ascii=False, default=str))
-            continue
-        status = "ok" if not problems else f"INVALID ({len(problems)} problems)"
-        print(f"{tag.tag_id:>5}  {tag.tag_name}  [{tag.category or '-'}]  {status}")
+                              "rule": tag.rule, "problems": problems[tag.tag_id]}, ensure_ascii=False, default=str))
+        return 0
+    rows = [[tag.tag_id, tag.tag_name, f"[{tag.category or '-'}]",
+             "ok" if not problems[tag.tag_id] else f"INVALID ({len(problems[tag.tag_id])} problems)"] for tag in tags]
+    widths = [max(w, least) for w, least in zip(column_widths(rows), (5, 0, 0, 0))]
+    for tag, line in zip(tags, columns(rows, align=">", widths=widths)):
+        print(line)
         print(f"       {json.dumps(tag.rule, ensure_ascii=False, default=str)}")
-        for problem in problems:
+        for problem in problems[tag.tag_id]:
             print(f"       {problem}")
     return 0
 
@@ -81,7 +92,11 @@ def _read_input(spark, path: Path):
 
 
 def run_try(args: argparse.Namespace) -> int:
-    from yd_platform.tags.rules import load_json, tags_from_file_entries, validate_tags
+    from yd_platform.tags.rules.validate import (
+        load_json,
+        tags_from_file_entries,
+        validate_tags,
+    )
 
     try:
         entries = load_json(args.rules.read_text(encoding="utf-8"))
@@ -90,13 +105,13 @@ def run_try(args: argparse.Namespace) -> int:
         return 2
     tags, problems = tags_from_file_entries(entries, str(args.rules))
 
-    from yd_platform.tags.compile import schema_kinds
     from yd_platform.tags.config import load_tags_config
-    from yd_platform.tags.engine import USER_COLUMN, collect_tags, tag_users
-    from yd_platform.tags.spark import spark_session
+    from yd_platform.tags.rules.compile import schema_kinds
+    from yd_platform.tags.rules.evaluate import USER_COLUMN, collect_tags, tag_users
+    from yd_platform.tags.spark_session import spark_session
 
     cfg = load_tags_config()
-    spark = spark_session(cfg)
+    spark = spark_session(cfg.spark)
     users = _read_input(spark, args.input)
     if USER_COLUMN not in users.columns:
         print(f"--input {args.input}: no {USER_COLUMN} column (columns: {', '.join(users.columns)})",
@@ -117,7 +132,7 @@ def run_try(args: argparse.Namespace) -> int:
 def run_seed(args: argparse.Namespace) -> int:
     from yd_platform.catalog import load_catalog
     from yd_platform.tags.config import load_tags_config
-    from yd_platform.tags.seed import apply_seed
+    from yd_platform.tags.seed.shipped import apply_seed
 
     cfg = load_tags_config(catalog=load_catalog())
     print(apply_seed(app_db_from_env().engine(), cfg.seed).summary())
@@ -127,14 +142,15 @@ def run_seed(args: argparse.Namespace) -> int:
 def run_demo_data(args: argparse.Namespace) -> int:
     """Write the demo feature tables; the next `dw` collection publishes them as ODS."""
     from yd_platform.catalog import load_catalog
-    from yd_platform.collect.platforms.warehouse import warehouse_url
+    from yd_platform.resources.warehouse_db import warehouse_url
     from yd_platform.tags.config import load_tags_config
-    from yd_platform.tags.demo_data import DemoDataError, write_demo_data
+    from yd_platform.tags.seed.demo_data import DemoDataError, write_demo_data
 
     catalog = load_catalog()
     today = args.today or datetime.now(ZoneInfo(load_tags_config(catalog=catalog).timezone)).date()
     try:
-        written = write_demo_data(warehouse_url(), catalog, args.users, args.seed, today)
+        with Progress() as progress:
+            written = write_demo_data(warehouse_url(), catalog, args.users, args.seed, today, progress=progress)
     except DemoDataError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -5,8 +5,9 @@ marked as running there for as long as it lives; kept on the caller's thread it 
 break any later `asyncio.run` (Dagster uses it). So browser work runs on small daemon
 worker threads, each with its own Playwright and Chromium: a collection borrows an idle
 worker (the most recently used, whose browser is warm), and a crashed browser is
-noticed (`is_connected`) and relaunched. Each collection gets a fresh browser context,
-so shops never share cookies.
+noticed (`is_connected`) and relaunched. Each merchant account gets a browser context
+of its own (a batch reuses it for every download of that account), so accounts never
+share cookies.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import atexit
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -113,20 +114,37 @@ _workers: list[_Worker] = []
 _workers_lock = threading.Lock()
 
 
-def in_browser_thread(fn: Callable[[], T]) -> T:
-    """Run `fn` on an idle browser worker thread and return (or raise) its result."""
+@contextmanager
+def browser_worker() -> Iterator[Callable[[Callable[[], T]], T]]:
+    """Borrow one browser worker thread for the block; yields `run(fn)`, which runs `fn`
+    on that thread and returns (or raises) its result.
+
+    A browser context belongs to the thread that opened it, so an account's session
+    that serves a whole batch of downloads is opened, used and closed through one
+    `run`; the step's own thread stays free to record each result as it comes.
+    """
     try:
         worker = _idle.get_nowait()
     except queue.Empty:
         with _workers_lock:
             worker = _Worker(len(_workers) + 1)
             _workers.append(worker)
-    future: Future = Future()
-    worker.jobs.put((fn, future))
-    try:
+
+    def run(fn: Callable[[], T]) -> T:
+        future: Future = Future()
+        worker.jobs.put((fn, future))
         return future.result()
+
+    try:
+        yield run
     finally:
         _idle.put(worker)
+
+
+def in_browser_thread(fn: Callable[[], T]) -> T:
+    """Run `fn` on an idle browser worker thread and return (or raise) its result."""
+    with browser_worker() as run:
+        return run(fn)
 
 
 @atexit.register

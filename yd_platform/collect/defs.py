@@ -1,8 +1,6 @@
-"""Definitions of the collect stage: the landing sensor (manual fallback) and the sensor
-that keeps the per-platform pools at the catalog's numbers.
-
-The raw assets themselves are built by the pipeline from the catalog; their body is
-`collect.stage.materialize_raw`.
+"""Definitions of the collect stage: every dataset's `raw` asset, the sensors that keep
+the shop partitions in step with the shop source, the landing sensor (manual fallback)
+and the sensor that keeps the per-platform pools at the catalog's numbers.
 """
 
 from __future__ import annotations
@@ -13,9 +11,11 @@ import dagster as dg
 
 from yd_platform.catalog import Catalog
 from yd_platform.collect.landing import LANDING_TAG, LandingNameError, move_landing, parse_landing_name, pending_files
-from yd_platform.launch.pools import platform_limits, sync_platform_pools
-from yd_platform.pipeline.assets import raw_key
-from yd_platform.pipeline.partitions import raw_partition_key, shop_partitions
+from yd_platform.collect.raw_asset import build_raw_asset
+from yd_platform.collect.shops_sensor import build_shops_sensors
+from yd_platform.datasets.keys import raw_key
+from yd_platform.datasets.partitions import raw_partition_key, shop_partitions
+from yd_platform.instance.pools import platform_limits, sync_platform_pools
 from yd_platform.resources.object_store import ObjectStoreResource
 
 LANDING_SENSOR = "collect_landing_files"
@@ -87,4 +87,7 @@ def build_pool_sensor(catalog: Catalog) -> dg.SensorDefinition:
 
 
 def build_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions(sensors=[build_landing_sensor(catalog), build_pool_sensor(catalog)])
+    return dg.Definitions(
+        assets=[build_raw_asset(ds) for ds in catalog.datasets()],
+        sensors=[*build_shops_sensors(catalog), build_landing_sensor(catalog), build_pool_sensor(catalog)],
+    )

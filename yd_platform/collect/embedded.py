@@ -1,27 +1,10 @@
-"""The embedded default's back-end: the demo portal, started once per process on 127.0.0.1.
-
-`yd-platform up` starts one portal process and exports YD_PORTAL_URL so every run
-process shares it; without that, the first collection in a process starts one here.
+"""The embedded default's back-end for `yd-platform up`: one demo portal process on
+127.0.0.1 that every run process shares (it exports YD_PORTAL_URL). Without it, the
+first collection in a process starts a portal of its own
+(`resources.merchant_backends.embedded_portal_url`).
 """
 
 from __future__ import annotations
-
-import threading
-
-_lock = threading.Lock()
-_portal = None
-
-
-def embedded_portal_url() -> str:
-    global _portal
-    with _lock:
-        if _portal is None:
-            from yd_platform.demo.portal import DemoPortal
-
-            portal = DemoPortal("127.0.0.1", 0)
-            portal.start()
-            _portal = portal
-        return _portal.url
 
 
 def start_portal_process(timeout: float = 30.0):

@@ -1,18 +1,23 @@
 """The collector framework: one flow for every back-end, platforms fill in the report calls.
 
-Flow of one collection (one dataset, period and shop):
+Flow of the collections of one merchant account (one dataset, any periods and shops of
+the account); the raw asset's step runs it while holding its platform's pool and the
+account's pool (`yd_platform.instance.pools`), the collector itself takes no lock:
 
-1. take the account's lock (one collection per merchant account at a time) and one of
-   the platform's slots (at most `max_parallel` collections per platform);
-2. open a browser context with the account's saved session; if the back-end sends us
-   to its login page, log in: with the account's password where the back-end's login
-   can be automated (Tmall), else the run stops for `yd-platform login` (on the demo
-   portal its demo password stands in for the operator). A captcha, QR code or SMS
-   prompt stops at once (`ManualLoginNeeded`, no retry, with a screenshot);
-3. follow the dataset's back-end flow (`download_report`, per platform in
-   `collect.platforms`): API calls on the back-end's hosts, polling with a bounded
-   wait, the file downloaded without cookies as the back-ends' links are;
-4. verify the file (type, not HTML, not truncated, header with the dataset's columns).
+1. open one browser context with the account's saved session (`AccountSession`) and
+   check it once on the back-end's home page; if the back-end sends us to its login
+   page, log in: with the account's password where the back-end's login can be
+   automated (Tmall), else the run stops for `yd-platform login` (on the demo portal
+   its demo password stands in for the operator). A captcha, QR code or SMS prompt
+   stops at once (`ManualLoginNeeded`, no retry, with a screenshot);
+2. for each period and shop, follow the dataset's back-end flow (`download_report`, per
+   platform in `collect.platforms`) in that same context: API calls on the back-end's
+   hosts, polling with a bounded wait, the file downloaded without cookies as the
+   back-ends' links are. An answer saying the session expired logs in again, once;
+3. verify each file (type, not HTML, not truncated, header with the dataset's columns).
+
+Every request to the back-end (API call, file link, page) first waits for the
+platform's shared pace (`yd_platform.instance.pace`, `requests_per_minute`).
 
 A transient failure raises `TransientError`; the raw asset's `RetryPolicy` runs the step
 again (exponential backoff plus jitter). Every failed attempt keeps a screenshot and the
@@ -26,15 +31,17 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.catalog.periods import Period
-from yd_platform.collect.browser import cookieless_request, in_browser_thread, thread_browser
+from yd_platform.collect.browser import browser_worker, cookieless_request, thread_browser
+from yd_platform.collect.credentials import credentials
 from yd_platform.collect.errors import (
     BadReportFile,
     CollectError,
@@ -43,10 +50,10 @@ from yd_platform.collect.errors import (
     SessionExpired,
     TransientError,
 )
-from yd_platform.collect.sessions import account_lock, forget_session, load_session, platform_slot, save_session
-from yd_platform.collect.settings import CollectorResource, credentials
+from yd_platform.collect.sessions import forget_session, load_session, save_session
 from yd_platform.collect.verify import VerifiedReport, looks_like_html, verify_report
-from yd_platform.settings import yd_home
+from yd_platform.deployment import yd_home
+from yd_platform.resources.merchant_backends import CollectorResource
 
 # Anything a robot cannot answer: captcha images/inputs, sliders (Taobao's `nc_1_n1z`,
 # the baxia dialog), QR-code logins, SMS codes.
@@ -85,6 +92,8 @@ class Collected:
     seconds: float
     attempts: int
     logins: int
+    session_use: int = 1            # the how-manieth download of its account's browser session
+    pace_wait_seconds: float = 0.0  # of `seconds`, spent waiting for the back-end's pace
 
     @property
     def sha256(self) -> str:
@@ -118,13 +127,24 @@ class Collector:
     html_means_expired = False    # True: an HTML page where JSON belongs is an expired session
 
     def __init__(self, settings: CollectorResource, keep: DiagnosticsSink | None = None,
-                 log: logging.Logger | Any | None = None, max_parallel: int = 0):
+                 log: logging.Logger | Any | None = None, pace: Callable[[], float] | None = None):
         self.settings = settings
-        self.max_parallel = max_parallel  # collections of this platform at once (0: no limit)
         self.base = settings.base_url(self.platform)
         self.live = self.base.split("/")[0] == LIVE
         self.keep = keep or local_diagnostics
         self.log = log or logging.getLogger(f"yd_platform.collect.{self.platform}")
+        self.pace = pace
+        self.pace_waited = 0.0  # seconds spent waiting for the pace, in all
+
+    def paced(self) -> None:
+        """Wait for the back-end's shared pace before a request (no pace: at once)."""
+        if self.pace is not None:
+            self.pace_waited += self.pace()
+
+    def goto(self, page, url: str):
+        """Open a page of the back-end, in its pace."""
+        self.paced()
+        return page.goto(url)
 
     # -- per-platform hooks -------------------------------------------------
     def request_report(self, api, job: CollectJob) -> dict:
@@ -159,6 +179,7 @@ class Collector:
     def call(self, api, path: str, method: str = "GET", params: dict | None = None, data: Any = None,
              host: str | None = None, headers: dict | None = None, form: dict | None = None):
         url = self.url(path, host)
+        self.paced()
         resp = api.fetch(url, method=method, params=params, data=data, form=form, headers=headers,
                          timeout=self.settings.timeout_seconds * 1000)
         if self.is_login_url(resp.url):
@@ -237,67 +258,25 @@ class Collector:
 
     # -- the flow -------------------------------------------------------------
     def collect(self, job: CollectJob, attempt: int = 1) -> Collected:
-        """One attempt. Retries are the asset's Dagster `RetryPolicy` (backoff and jitter,
-        each attempt a step attempt in the UI); `attempt` only labels the diagnostics."""
-        started = time.monotonic()
-        wait = self.settings.lock_wait_seconds
-        with account_lock(self.platform, job.account, wait), platform_slot(self.platform, self.max_parallel, wait):
-            data, report, logins = in_browser_thread(lambda: self._attempt(job, attempt))
-            return Collected(data, report, round(time.monotonic() - started, 3), attempt, logins)
+        """One attempt, in a browser session of its own. Retries are the asset's Dagster
+        `RetryPolicy` (backoff and jitter, each attempt a step attempt in the UI);
+        `attempt` only labels the diagnostics."""
+        with self.session(job.account) as session:
+            return session.collect(job, attempt)
 
-    def _attempt(self, job: CollectJob, attempt: int) -> tuple[bytes, VerifiedReport, int]:
-        from playwright.sync_api import Error as PlaywrightError
-
-        page = context = None
-        logins = 0
-        try:
-            browser = thread_browser(self.settings.executable_path, self.settings.headless)
-            context = browser.new_context(storage_state=load_session(self.platform, job.account),
-                                          accept_downloads=True, locale="zh-CN")
-            context.set_default_timeout(self.settings.timeout_seconds * 1000)
-            page = context.new_page()
-            if not self.session_valid(page):
-                self.login(page, job)
-                logins += 1
+    @contextmanager
+    def session(self, account: str) -> Iterator[AccountSession]:
+        """One browser session of `account` for the block: every `collect` in it reuses
+        the same context, cookies and login."""
+        with browser_worker() as run:
+            session = AccountSession(self, account, run)
             try:
-                data = self.download_report(context.request, job, page=page)
-            except SessionExpired as expired:
-                if logins:
-                    raise
-                self.log.warning(f"{job.label}: {expired.args[0]}; logging in again")
-                forget_session(self.platform, job.account)
-                page.goto(self.login_url())
-                try:
-                    self.login(page, job)
-                except ManualLoginNeeded as manual:
-                    raise ManualLoginNeeded(f"{manual.args[0]} ({expired.args[0]})") from expired
-                logins += 1
-                data = self.download_report(context.request, job, page=page)
-            try:
-                report = verify_report(data, job.ds, name=f"{job.label}: download")
-            except CollectError as exc:
-                exc.body = data
-                raise
-            return data, report, logins
-        except CollectError as exc:
-            exc.diagnostics.update(self.keep_diagnostics(page, job, attempt, exc.body))
-            raise
-        except PlaywrightError as exc:
-            message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-            raise TransientError(f"{job.label}: browser error: {message}",
-                                 diagnostics=self.keep_diagnostics(page, job, attempt, None)) from exc
-        except Exception as exc:  # noqa: BLE001 - e.g. an answer of unexpected shape
-            raise PermanentError(f"{job.label}: unexpected {exc.__class__.__name__}: {exc}",
-                                 diagnostics=self.keep_diagnostics(page, job, attempt, None)) from exc
-        finally:
-            if context is not None:
-                try:
-                    context.close()
-                except Exception:  # noqa: BLE001 - a crashed browser takes its contexts along
-                    pass
+                yield session
+            finally:
+                run(session.close)
 
     def session_valid(self, page) -> bool:
-        resp = page.goto(self.url(self.home_path))
+        resp = self.goto(page, self.url(self.home_path))
         if resp is not None and resp.status >= 500:
             raise TransientError(f"{self.platform} home page answered {resp.status}")
         return not self.on_login_page(page)
@@ -322,7 +301,7 @@ class Collector:
 
     def login(self, page, job: CollectJob) -> None:
         if not self.on_login_page(page):
-            page.goto(self.login_url())
+            self.goto(page, self.login_url())
         self._challenge(page, job, "on the login page")
         if not (self.password_login or self.settings.demo_login):
             raise ManualLoginNeeded(
@@ -336,6 +315,7 @@ class Collector:
         user_field, password_field, submit = self.login_form
         self._fill_secret(page, user_field, user, job)
         self._fill_secret(page, password_field, password, job)
+        self.paced()
         with page.expect_navigation():
             page.click(submit)
         self._challenge(page, job, "after the password")
@@ -360,7 +340,7 @@ class Collector:
                              f"({page.url}): {reason}")
 
     def keep_diagnostics(self, page, job: CollectJob, attempt: int, body: bytes | None) -> dict[str, str]:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         base = f"diagnostics/{self.platform}/{job.ds.code}/{job.period.key}/{job.shop}/{stamp}-attempt{attempt}"
         kept: dict[str, str] = {}
         if page is not None:
@@ -376,6 +356,116 @@ class Collector:
             ext = "html" if looks_like_html(body) else "bin"
             kept["response"] = self.keep(f"{base}-response.{ext}", body, "application/octet-stream")
         return kept
+
+
+class AccountSession:
+    """One merchant account's browser session, reused for every download of a batch.
+
+    Opened on the first download: a browser context with the account's saved session,
+    checked once on the back-end's home page (a login when it sends us to its login
+    page). Later downloads go straight to the report calls, so a batch of a hundred
+    periods costs one check and at most one login, not a hundred. A broken page or
+    browser is dropped and the next download opens a fresh context. Lives on one
+    browser worker thread (`run`), the one its context belongs to.
+    """
+
+    def __init__(self, collector: Collector, account: str, run: Callable[[Callable[[], Any]], Any]):
+        self.collector = collector
+        self.account = account
+        self._run = run
+        self._context = None
+        self._page = None
+        self._checked = False
+        self.uses = 0
+        self.logins = 0
+        # the login failed in a way no other download of this account can get past
+        # (a captcha, no automated login, a refused password): set to that error
+        self.refused: CollectError | None = None
+
+    def collect(self, job: CollectJob, attempt: int = 1) -> Collected:
+        if job.account != self.account:
+            raise ValueError(f"{job.label} is for account {job.account}, not {self.account}")
+        started = time.monotonic()
+        paced = self.collector.pace_waited
+        self.uses += 1
+        data, report, logins = self._run(lambda: self._collect(job, attempt))
+        return Collected(data, report, round(time.monotonic() - started, 3), attempt, logins,
+                         session_use=self.uses, pace_wait_seconds=round(self.collector.pace_waited - paced, 3))
+
+    def _open(self) -> None:
+        c = self.collector
+        browser = thread_browser(c.settings.executable_path, c.settings.headless)
+        self._context = browser.new_context(storage_state=load_session(c.platform, self.account),
+                                            accept_downloads=True, locale="zh-CN")
+        self._context.set_default_timeout(c.settings.timeout_seconds * 1000)
+        self._page = self._context.new_page()
+        self._checked = False
+
+    def _log_in(self, job: CollectJob) -> None:
+        try:
+            self.collector.login(self._page, job)
+        except CollectError as exc:
+            if not exc.retryable:
+                self.refused = exc
+            raise
+        self.logins += 1
+
+    def _collect(self, job: CollectJob, attempt: int) -> tuple[bytes, VerifiedReport, int]:
+        from playwright.sync_api import Error as PlaywrightError
+
+        c = self.collector
+        logins = self.logins
+        try:
+            if self._page is None:
+                self._open()
+            if not self._checked:
+                if not c.session_valid(self._page):
+                    self._log_in(job)
+                self._checked = True
+            try:
+                data = c.download_report(self._context.request, job, page=self._page)
+            except SessionExpired as expired:
+                if self.logins > logins:
+                    raise
+                c.log.warning(f"{job.label}: {expired.args[0]}; logging in again")
+                forget_session(c.platform, job.account)
+                c.goto(self._page, c.login_url())
+                try:
+                    self._log_in(job)
+                except ManualLoginNeeded as manual:
+                    self.refused = ManualLoginNeeded(f"{manual.args[0]} ({expired.args[0]})")
+                    raise self.refused from expired
+                data = c.download_report(self._context.request, job, page=self._page)
+            try:
+                report = verify_report(data, job.ds, name=f"{job.label}: download")
+            except CollectError as exc:
+                exc.body = data
+                raise
+            return data, report, self.logins - logins
+        except CollectError as exc:
+            exc.diagnostics.update(c.keep_diagnostics(self._page, job, attempt, exc.body))
+            if isinstance(exc, SessionExpired):
+                self._checked = False
+            raise
+        except PlaywrightError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            diagnostics = c.keep_diagnostics(self._page, job, attempt, None)
+            self.close()
+            raise TransientError(f"{job.label}: browser error: {message}", diagnostics=diagnostics) from exc
+        except Exception as exc:  # noqa: BLE001 - e.g. an answer of unexpected shape
+            diagnostics = c.keep_diagnostics(self._page, job, attempt, None)
+            self.close()
+            raise PermanentError(f"{job.label}: unexpected {exc.__class__.__name__}: {exc}",
+                                 diagnostics=diagnostics) from exc
+
+    def close(self) -> None:
+        """Close the context (on the session's browser thread); the next download opens one."""
+        context, self._context, self._page = self._context, None, None
+        if context is not None:
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - a crashed browser takes its contexts along
+                pass
 
 
 def unix_bounds(period: Period, tz: str) -> tuple[int, int]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.collect.errors import BadReportFile, PermanentError
-from yd_platform.merge.errors import BadShopFile
-from yd_platform.merge.headers import alias_map
-from yd_platform.merge.reader import open_report
-from yd_platform.merge.shop import checked_header
+from yd_platform.reports.errors import BadShopFile
+from yd_platform.reports.headers import alias_map
+from yd_platform.reports.reader import open_report
+from yd_platform.reports.shop_table import checked_header
 
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -1,16 +1,16 @@
 """The incentives dashboard (Streamlit): performance and reward standings per city and
 month, notices sent and pending, SLA violations over time. Started by `yd-platform
 dashboard`; reads the object store and app database named by the environment, exactly as
-the incentive assets do (see `yd_platform.settings`)."""
+the incentive assets do (see `yd_platform.deployment`)."""
 
 import altair as alt
 import streamlit as st
 
 from yd_platform.dashboard import data as d
+from yd_platform.deployment import app_db_url
 from yd_platform.incentives.config import load_incentives_config
 from yd_platform.resources.app_db import engine_for
-from yd_platform.resources.core import object_store_from_env
-from yd_platform.settings import app_db_url
+from yd_platform.resources.object_store import object_store_from_env
 
 REFRESH_SECONDS = 60
 

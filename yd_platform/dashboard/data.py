@@ -1,7 +1,7 @@
 """What the dashboard shows, read from what the incentive assets wrote: the per-contract
-results and awards of `incentives/rewards`, the notice ledger of `reward_notices`, and the
-day files of `incentives/sla_violations`. Nothing here recomputes a reward, so the page
-always agrees with what was announced.
+results and awards of `incentives/rewards`, the award notices `reward_notices` handed to
+the outbox (and what became of them), and the day files of `incentives/sla_violations`.
+Nothing here recomputes a reward, so the page always agrees with what was announced.
 
 Everything is a pandas frame, filtered by `Filters`; the Streamlit page only draws them.
 """
@@ -14,14 +14,17 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from yd_platform.incentives import ledger, store
+from yd_platform.incentives import notices as incentive_notices
+from yd_platform.incentives import store
 from yd_platform.incentives.config import IncentivesConfig
+from yd_platform.outbox.enqueue import stored_key
+from yd_platform.outbox.tables import FAILED, HELD, QUEUED, SENDING, SENT, SKIPPED
 
 ALL = "全部"
 PARTITION_RE = re.compile(r"/month=(\d{4}-\d{2})/city=([^/]+)/rewards\.parquet$")
 DAY_RE = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/violations\.parquet$")
-NOTICE_STATES = {ledger.SENT: "已发送", ledger.PENDING: "待发送", ledger.SENDING: "发送中(未确认)",
-                 ledger.FAILED: "失败", ledger.SKIPPED: "未配置机器人"}
+NOTICE_STATES = {SENT: "已发送", QUEUED: "待发送", SENDING: "发送中(未确认)", FAILED: "失败", SKIPPED: "未配置机器人",
+                 HELD: "影子模式暂扣"}
 
 
 @dataclass(frozen=True)
@@ -89,15 +92,9 @@ def load_violations(client) -> pd.DataFrame:
 
 
 def load_notices(engine: sa.Engine) -> pd.DataFrame:
-    """Reward notices with their month, city and status (none yet: an empty frame)."""
+    """Award notices with their month, city and status (none yet: an empty frame)."""
     columns = ["notice_id", "month", "city", "status"]
-    if not sa.inspect(engine).has_table(ledger.notices.name):
-        return pd.DataFrame(columns=columns)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(ledger.notices.c.notice_id, ledger.notices.c.partition_key,
-                                      ledger.notices.c.status).where(ledger.notices.c.kind == "reward")).all()
-    records = [(r.notice_id, *r.partition_key.split("|", 1), r.status) for r in rows if "|" in r.partition_key]
-    return pd.DataFrame(records, columns=columns)
+    return pd.DataFrame(incentive_notices.reward_notices(engine), columns=columns)
 
 
 def load(client, engine: sa.Engine) -> DashboardData:
@@ -123,7 +120,7 @@ def filtered(data: DashboardData, filters: Filters) -> DashboardData:
     awards = _pick(data.awards, filters)
     notices = _pick(data.notices, filters)
     if filters.provider != ALL and "award_id" in awards:
-        notices = notices[notices["notice_id"].isin(set(awards["award_id"]))]
+        notices = notices[notices["notice_id"].isin({stored_key(a) for a in awards["award_id"]})]
     violations = data.violations
     if filters.month != ALL and len(violations):
         violations = violations[violations["day"].str.startswith(filters.month)]
@@ -140,8 +137,8 @@ def key_figures(data: DashboardData) -> dict[str, float]:
         "signed_amount": float(data.results["amount"].sum()) if len(data.results) else 0.0,
         "awards": len(data.awards),
         "reward_yuan": float(data.awards["reward"].sum()) if len(data.awards) else 0.0,
-        "notices_sent": int(status.get(ledger.SENT, 0)),
-        "notices_pending": int(status.get(ledger.PENDING, 0) + status.get(ledger.SENDING, 0)),
+        "notices_sent": int(status.get(SENT, 0)),
+        "notices_pending": int(status.get(QUEUED, 0) + status.get(SENDING, 0)),
         "violations": len(data.violations),
     }
 

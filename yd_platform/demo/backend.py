@@ -153,7 +153,7 @@ class Backend:
     def send_report(self, task: ReportTask) -> Reply:
         if not task.ready():
             raise PortalError(409, "report not ready")
-        if self.state.faults.html_error:
+        if self.state.faults.html_error or f"{task.period_key}|{task.shop}" in self.state.faults.bad_reports:
             return html_reply(ERROR_PAGE)
         ds = self.catalog.platforms[self.platform].datasets[task.dataset]
         data = report_xlsx(ds, task.shop, task.period_key)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from yd_platform.demo.http import Exchange, PortalError, Reply, json_reply
 from yd_platform.demo.backend import Backend
+from yd_platform.demo.http import Exchange, PortalError, Reply, json_reply
 
 PPZH = "ppzh.jd.com"
 GATEWAY = "zhgateway.jd.com"

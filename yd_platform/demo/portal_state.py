@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from yd_platform.settings import yd_home
+from yd_platform.deployment import yd_home
 
 DEMO_PASSWORD = "yd-demo"
 """The password the demo portal accepts for every account (the demo has no real users)."""
@@ -39,6 +39,7 @@ class Faults:
     session_seconds: float = 0.0   # > 0: sessions expire this long after login (saved ones too)
     expire_api: int = 0            # the next N API calls get the back-end's expired-session answer
     rename_field: str = ""         # JSON answers carry this field as `<name>_v2` (a changed answer shape)
+    bad_reports: list = field(default_factory=list)  # `<period key>|<shop>`: these reports arrive as an error page
 
     def update(self, values: dict) -> None:
         known = {f.name: f.type for f in fields(self)}

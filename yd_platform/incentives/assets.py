@@ -1,7 +1,11 @@
 """The incentive assets: contracts -> rewards -> reward_notices per month x city, and the
-SLA monitor's sla_violations (daily) -> sla_weekly_report (weekly)."""
+SLA monitor's sla_violations (daily) -> sla_weekly_report (weekly).
 
+Notices go through the platform outbox (`incentives.notices`); `clock` (the time notices
+are queued and sent at) is injectable for tests.
+"""
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
@@ -9,19 +13,20 @@ from datetime import date, timedelta
 import dagster as dg
 import pandas as pd
 
-from yd_platform.incentives import ledger, reports, sla, store
+from yd_platform.incentives import metadata_tables, notices, sla, store
 from yd_platform.incentives.columns import SourceRowError, contracts_from_rows, violations_from_rows
 from yd_platform.incentives.config import IncentivesConfig
 from yd_platform.incentives.demo import demo_contracts, demo_violations
 from yd_platform.incentives.messages import render_notice
-from yd_platform.incentives.metabase import MetabaseError, MetabaseResource, template_parameter
 from yd_platform.incentives.rules import Award, Contract, ContractResult, compute_rewards
-from yd_platform.incentives.sender import Delivery, deliver
-from yd_platform.resources.app_db import AppDatabaseResource, fit_key
+from yd_platform.outbox.channel_resources import ChannelsResource
+from yd_platform.outbox.tables import SENT
+from yd_platform.resources.app_db import AppDatabaseResource
+from yd_platform.resources.metabase import MetabaseError, MetabaseResource, template_parameter
 from yd_platform.resources.object_store import ObjectStoreResource
 
 GROUP = "incentives"
-REWARD_KINDS = ["reward"]
+REWARD_KINDS = [notices.REWARD]
 RULES_CHECK = "rules_configured"
 
 
@@ -48,20 +53,6 @@ def _month_city(context: dg.AssetExecutionContext) -> tuple[str, str]:
     return keys["month"], keys["city"]
 
 
-def delivery_result(context, delivery: Delivery, metadata: dict) -> dg.MaterializeResult:
-    """Record the outcome; failed sends fail the run (the ledger keeps them for the retry)."""
-    metadata = {**metadata, **delivery.metadata()}
-    if delivery.rate_limited:
-        context.log.warning(f"robot rate limited (45009); {len(delivery.retry_later)} notice(s) wait for the next run")
-    if delivery.had_failures:
-        raise dg.Failure(
-            description=(f"{len(delivery.failed) + len(delivery.retry_later)} notice(s) not delivered; "
-                         "they stay recorded and are retried on the next run (failed ones after "
-                         "max_attempts need an operator)"),
-            metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
-
-
 def pull_source(metabase: MetabaseResource, card: int | None, unset: str, parameters: list[dict],
           parse: Callable[[list[dict], str], list], what: str, demo: Callable[[], list]) -> tuple[list, str]:
     """A source's items and their label: card `card` through `parse` when Metabase is
@@ -86,7 +77,7 @@ def _per_provider(violations: Iterable[dict], providers: Iterable[str]) -> dict[
     return dict(counts)
 
 
-def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
+def build_assets(cfg: IncentivesConfig, clock: Callable[[], float] = time.time) -> list[dg.AssetsDefinition]:
     month_city = month_city_partitions(cfg)
 
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=month_city, kinds={"parquet"},
@@ -142,15 +133,15 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(check_results=[check], metadata={
             "rules": "configured" if rules else "none for this city and month",
             "awards": len(awards), "reward_total_yuan": float(sum(a.reward for a in awards)),
-            "uri": uri, "rewards_per_person": dg.MetadataValue.md(reports.rewards_per_person(results)),
+            "uri": uri, "rewards_per_person": dg.MetadataValue.md(metadata_tables.rewards_per_person(results)),
         })
 
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=month_city, deps=[rewards],
               kinds={"wecom"},
-              description="One WeCom message per new award, exactly once: recorded before sending, "
-                          "marked sent on errcode 0, failed sends retried on the next run.")
+              description="One WeCom message per new award, exactly once: queued in the outbox under the "
+                          "award's key, sent by this run, failed sends retried by the next runs.")
     def reward_notices(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
-                       app_db: AppDatabaseResource) -> dg.MaterializeResult:
+                       app_db: AppDatabaseResource, incentive_robots: ChannelsResource) -> dg.MaterializeResult:
         month, city = _month_city(context)
         frame = store.read_frame(object_store.client(), store.awards_key(month, city))
         if frame is None:
@@ -159,20 +150,19 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
         rules = cfg.rule_set(city, month)
         partition = f"{month}|{city}"
         engine = app_db.engine()
-        ledger.ensure_tables(engine)
-        with engine.begin() as conn:
-            new = ledger.record_pending(conn, [ledger.Notice(
-                notice_id=a.award_id, kind="reward", partition_key=partition, channel=cfg.notices.url_env,
-                msgtype=cfg.notices.msgtype, body=render_notice(a, rules, cfg.notices)) for a in awards])
-        delivery = deliver(engine, REWARD_KINDS, partition, max_attempts=cfg.notices.max_attempts,
-                           interval_seconds=cfg.notices.send_interval_seconds)
-        status = ledger.statuses(engine, REWARD_KINDS, partition)
-        table = reports.md_table(["人员", "合同", "奖励", "金额(元)", "通知"], [
-            [a.person, a.contract_no, a.reward_name, a.reward, status.get(fit_key(a.award_id), "")] for a in awards])
-        return delivery_result(context, delivery, {
+        new = notices.record(engine, [notices.notice(
+            notices.award_notice_key(a), notices.REWARD, partition, cfg.notices.url_env,
+            render_notice(a, rules, cfg.notices), cfg.notices.msgtype) for a in awards], clock())
+        delivery = notices.deliver(engine, incentive_robots, cfg, REWARD_KINDS, partition,
+                                   max_attempts=cfg.notices.max_attempts, clock=clock)
+        status = notices.statuses(engine, REWARD_KINDS, partition)
+        table = metadata_tables.md_table(["人员", "合同", "奖励", "金额(元)", "通知"], [
+            [a.person, a.contract_no, a.reward_name, a.reward, status.get(notices.key_of(a), "")] for a in awards])
+        return notices.delivery_result(context, delivery, {
             "awards": len(awards), "newly_recorded": new,
-            "already_sent": sum(1 for s in status.values() if s == ledger.SENT) - len(delivery.sent),
-            "channel_env": cfg.notices.url_env, "notices": dg.MetadataValue.md(table)})
+            "already_sent": sum(1 for s in status.values() if s == SENT) - delivery.sent,
+            "channel_env": cfg.notices.url_env, "notices": dg.MetadataValue.md(table)},
+            notices.waiting(engine, REWARD_KINDS, partition))
 
     daily = daily_partitions(cfg)
 
@@ -180,7 +170,8 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
               description="A day's SLA violations per service provider, and one notice per provider "
                           "for violations not announced before (earlier days' failed sends retried).")
     def sla_violations(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
-                       app_db: AppDatabaseResource, incentives_metabase: MetabaseResource) -> dg.MaterializeResult:
+                       app_db: AppDatabaseResource, incentives_metabase: MetabaseResource,
+                       incentive_robots: ChannelsResource) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
         items, source = pull_source(
             incentives_metabase, cfg.sla.violations_card, "incentives.yaml: field 'sla.violations_card' is not set",
@@ -190,22 +181,22 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
                                              "housekeeper", "kind", "memo"])
         uri = store.write_frame(object_store.client(), store.violations_key(day.isoformat()), frame)
         engine = app_db.engine()
-        ledger.ensure_tables(engine)
-        new = sla.record_daily(engine, day, items, cfg.sla)
+        new = sla.record_daily(engine, day, items, cfg.sla, clock())
         # every day's unsent notices, not only this day's: the schedule never reruns a past day
-        delivery = deliver(engine, sla.DAILY_KINDS, None, max_attempts=cfg.sla.max_attempts,
-                           interval_seconds=cfg.notices.send_interval_seconds)
-        return delivery_result(context, delivery, {
+        delivery = notices.deliver(engine, incentive_robots, cfg, sla.DAILY_KINDS,
+                                   max_attempts=cfg.sla.max_attempts, clock=clock)
+        per_provider = metadata_tables.sla_per_provider(_per_provider(items, cfg.sla.providers))
+        return notices.delivery_result(context, delivery, {
             "source": source, "violations": len(items), "uri": uri, "newly_recorded": new,
-            "dagster/row_count": len(items),
-            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(_per_provider(items, cfg.sla.providers)))})
+            "dagster/row_count": len(items), "per_provider": dg.MetadataValue.md(per_provider)},
+            notices.waiting(engine, sla.DAILY_KINDS))
 
     @dg.asset(key_prefix=GROUP, group_name=GROUP, partitions_def=weekly_partitions(cfg), deps=[sla_violations],
               kinds={"wecom"},
               description="The weekly SLA report (Monday to Sunday) to providers with violations, "
                           "praise to those without (earlier weeks' failed sends retried).")
     def sla_weekly_report(context: dg.AssetExecutionContext, object_store: ObjectStoreResource,
-                          app_db: AppDatabaseResource) -> dg.MaterializeResult:
+                          app_db: AppDatabaseResource, incentive_robots: ChannelsResource) -> dg.MaterializeResult:
         week_start = date.fromisoformat(context.partition_key)
         client = object_store.client()
         days = [week_start + timedelta(days=i) for i in range(7)]
@@ -215,19 +206,17 @@ def build_assets(cfg: IncentivesConfig) -> list[dg.AssetsDefinition]:
             raise dg.Failure(f"sla_violations is missing for {', '.join(missing)}; materialize those days first "
                              "so no provider is praised for a week not fully seen")
         items = [r for f in frames.values() for r in store.records(f)]
-        notices = sla.weekly_notices(week_start, items, cfg.sla)
         engine = app_db.engine()
-        ledger.ensure_tables(engine)
-        with engine.begin() as conn:
-            new = ledger.record_pending(conn, notices)
-        delivery = deliver(engine, sla.WEEKLY_KINDS, None, max_attempts=cfg.sla.max_attempts,
-                           interval_seconds=cfg.notices.send_interval_seconds)
+        new = notices.record(engine, sla.weekly_notices(week_start, items, cfg.sla), clock())
+        delivery = notices.deliver(engine, incentive_robots, cfg, sla.WEEKLY_KINDS,
+                                   max_attempts=cfg.sla.max_attempts, clock=clock)
         counts = _per_provider(items, cfg.sla.providers)
         notes = {p: ("周报" if n else "表扬") for p, n in counts.items()}
-        return delivery_result(context, delivery, {
+        return notices.delivery_result(context, delivery, {
             "week": f"{days[0]:%Y.%m.%d}-{days[-1]:%Y.%m.%d}", "violations": len(items), "newly_recorded": new,
             "praised": sum(1 for n in counts.values() if n == 0),
-            "per_provider": dg.MetadataValue.md(reports.sla_per_provider(counts, notes))})
+            "per_provider": dg.MetadataValue.md(metadata_tables.sla_per_provider(counts, notes))},
+            notices.waiting(engine, sla.WEEKLY_KINDS))
 
     return [contracts, rewards, reward_notices, sla_violations, sla_weekly_report]
 

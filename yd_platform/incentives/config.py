@@ -1,4 +1,4 @@
-"""Load `incentives.yaml`: reward rules per city and month, notice channel and SLA settings.
+"""Load `incentives.yaml`: reward rules per city and month, notice robots and SLA settings.
 
 Every mistake becomes one message naming the file, city, month and field, e.g.
 ``incentives.yaml: city 'BJ', month '2025-06', field 'tiers.0.tiers': thresholds must ...``,
@@ -149,13 +149,53 @@ TEMPLATE_FIELDS = {
 }
 
 
+HOURS_RE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+
+
 class NoticeSettings(_Model):
+    """Where and how award notices go, and how often the schedule looks for new awards:
+    every `every_minutes` minutes (the old loop looked every 3) from the first to the last
+    hour of `hours` (local time, both included: "08-22" ticks 08:00 to 22:57)."""
+
     url_env: str = "YD_INCENTIVES_WECOM_URL"
     msgtype: Literal["text", "markdown"] = "text"
     max_attempts: int = Field(default=5, ge=1)
     send_interval_seconds: float = Field(default=3.0, ge=0)
-    schedule: str = "*/30 8-22 * * *"
+    every_minutes: int = Field(default=3, ge=1, le=60)
+    hours: str = "08-22"
     templates: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("every_minutes")
+    @classmethod
+    def _divides_the_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(f"must divide the hour evenly (1, 2, 3, 5, 10, 15, 20, 30 or 60), got {value}")
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hour_range(cls, value: str) -> str:
+        match = HOURS_RE.match(str(value).strip())
+        if not match or not 0 <= int(match[1]) <= int(match[2]) <= 23:
+            raise ValueError(f"must be 'first-last' hours of the day, 0-23, first <= last (e.g. 08-22), got {value!r}")
+        return f"{int(match[1]):02d}-{int(match[2]):02d}"
+
+    @property
+    def first_hour(self) -> int:
+        return int(self.hours.split("-")[0])
+
+    @property
+    def last_hour(self) -> int:
+        return int(self.hours.split("-")[1])
+
+    @property
+    def cron(self) -> str:
+        """The schedule's cron: every `every_minutes` minutes within `hours`."""
+        minutes = "0" if self.every_minutes == 60 else f"*/{self.every_minutes}"
+        return f"{minutes} {self.first_hour}-{self.last_hour} * * *"
+
+    def in_hours(self, hour: int) -> bool:
+        return self.first_hour <= hour <= self.last_hour
 
     @field_validator("templates")
     @classmethod
@@ -256,6 +296,12 @@ class IncentivesConfig(_Model):
         """The campaign's own card, else the city's."""
         rules = self.rule_set(city, month)
         return (rules.contracts_card if rules else None) or self.cities[city].contracts_card
+
+    def robot_variables(self) -> list[str]:
+        """The variables holding the webhooks of every robot notices go to."""
+        names = [self.notices.url_env, self.sla.url_env, self.technician_status.url_env,
+                 *(p.url_env for p in self.sla.providers.values() if p.url_env)]
+        return sorted(set(names))
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -1,8 +1,8 @@
 """Reward rules of one city's monthly campaign, applied to its contracts in signing order.
 
 The whole month is recomputed from all its contracts on every run, so the result does not
-depend on what earlier runs saw; which awards were already announced is the notice
-ledger's business (`yd_platform.incentives.ledger`), keyed by `Award.award_id`.
+depend on what earlier runs saw; which awards were already announced is the outbox's
+business, keyed by `Award.award_id` (`yd_platform.incentives.notices.award_notice_key`).
 
 A contract's amount counts toward amount tiers capped twice: at most
 `contract_amount_cap` per contract, and a work order's contracts together at most

@@ -1,6 +1,9 @@
 """The technician status check: a housekeeper going online or offline is told, once, to the
 housekeeper's company (its provider robot) and to the operations robot, worded as before:
-"您好，公司的管家：张三，在2025-05-06 09:30 🟢 上线 了。"."""
+"您好，公司的管家：张三，在2025-05-06 09:30 🟢 上线 了。".
+
+Notice keys: `technician_status|<change id>|company` and `technician_status|<change id>|ops`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from datetime import date, datetime, timedelta
 
 from yd_platform.incentives.columns import SourceRowError, pick
 from yd_platform.incentives.config import IncentivesConfig
-from yd_platform.incentives.ledger import Notice
+from yd_platform.incentives.notices import notice
+from yd_platform.outbox.enqueue import Message
 
 KIND = "technician_status"
 ICONS = {"上线": "🟢", "下线": "🔴"}
@@ -72,16 +76,15 @@ def status_text(change: StatusChange) -> str:
     return f"您好，公司的管家：{change.technician}，在{short_time(change.changed_at)} {icon} {change.content} 了。"
 
 
-def status_notices(changes: list[StatusChange], cfg: IncentivesConfig) -> list[Notice]:
+def status_notices(changes: list[StatusChange], cfg: IncentivesConfig) -> list[Message]:
     """Two notices per change: the company's robot, then the operations robot."""
     out = []
     for change in changes:
         text = status_text(change)
         day = change.changed_at[:10]
-        out.append(Notice(notice_id=f"{KIND}|{change.change_id}|company", kind=KIND, partition_key=day,
-                          channel=cfg.sla.provider_url_env(change.company), msgtype="text", body=text))
-        out.append(Notice(notice_id=f"{KIND}|{change.change_id}|ops", kind=KIND, partition_key=day,
-                          channel=cfg.technician_status.url_env, msgtype="text", body=text))
+        out.append(notice(f"{KIND}|{change.change_id}|company", KIND, day,
+                          cfg.sla.provider_url_env(change.company), text))
+        out.append(notice(f"{KIND}|{change.change_id}|ops", KIND, day, cfg.technician_status.url_env, text))
     return out
 
 

@@ -21,11 +21,12 @@ import pyarrow.parquet as pq
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.catalog.periods import period_from_key
-from yd_platform.merge.errors import BadShopFile, MergeError
+from yd_platform.datasets.layout import merged_excel, merged_parquet, quarantine_prefix, raw_prefix
+from yd_platform.datasets.schema import excel_headers, merged_schema
+from yd_platform.merge.errors import MergeError
 from yd_platform.merge.excel import XLSX_MAX_ROWS, ExcelSink
-from yd_platform.merge.schema import excel_headers, merged_schema
-from yd_platform.merge.shop import read_shop_table
-from yd_platform.pipeline.layout import merged_excel, merged_parquet, quarantine_prefix, raw_prefix
+from yd_platform.reports.errors import BadShopFile
+from yd_platform.reports.shop_table import read_shop_table
 
 ROW_NUMBER = "__row_number"
 

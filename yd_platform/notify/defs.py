@@ -8,6 +8,7 @@ from yd_platform.catalog import Catalog
 from yd_platform.notify.config import load_notify_config
 from yd_platform.notify.notifier import Notifier
 from yd_platform.notify.pending import failing_checks, unannounced
+from yd_platform.outbox.channel_resources import ChannelsResource
 from yd_platform.resources.app_db import AppDatabaseResource
 
 SENSOR_NAME = "yd_notify"
@@ -21,14 +22,15 @@ def build_notify_sensor(clock=None) -> dg.SensorDefinition:
         description="Failed checks (WARN/ERROR) and failed runs -> outbox -> WeCom / DingTalk / e-mail, "
                     "with dedupe, rate limits, retries, escalation and recovery notices.",
     )
-    def _sensor(context: dg.SensorEvaluationContext, app_db: AppDatabaseResource):
+    def _sensor(context: dg.SensorEvaluationContext, app_db: AppDatabaseResource,
+                alert_channels: ChannelsResource):
         kwargs = {"clock": clock} if clock else {}
         engine = app_db.engine()
-        summary = Notifier(engine, config, **kwargs).tick(
+        summary = Notifier(engine, config, alert_channels, **kwargs).tick(
             context.instance, context.repository_def.asset_graph.asset_check_keys)
         if summary.disabled:
             context.log.warning(f"channels without their env vars: {', '.join(summary.disabled)}")
-        pending = unannounced(failing_checks(engine), config)
+        pending = unannounced(failing_checks(engine), config, alert_channels)
         if pending:
             context.log.warning(pending)
             return dg.SkipReason(f"{pending}. {summary}")

@@ -2,7 +2,7 @@
 
 Dagster records one evaluation per check and run. A run over one partition carries it
 in `evaluation.partition`; a run over a range (a backfill) has no partition there, and
-the checks put each partition's result in the `partition_results` metadata instead. The
+the checks put each partition's result under `PARTITION_RESULTS` in its metadata. The
 notifier keeps its alert state per check and partition, so both shapes become a list of
 `CheckFailure` items, one per partition; several items of one evaluation are announced
 in one message (a failed backfill of a month is one alert, not thirty).
@@ -12,22 +12,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from yd_platform.checks.dataset_checks import PARTITION_RESULTS
+from yd_platform.datasets.check_results import PARTITION_RESULTS, meta_value
 from yd_platform.notify.messages import FIGURE_KEYS, CheckFailure
 
 LISTED_PARTITIONS = 10
-
-
-def evaluation_of(record) -> dg.AssetCheckEvaluation | None:
-    """The evaluation of a check-execution record (None while it is only planned)."""
-    event = record.event.dagster_event if record.event is not None else None
-    data = event.event_specific_data if event is not None else None
-    return data if isinstance(data, dg.AssetCheckEvaluation) else None
-
-
-def meta_value(metadata, key: str):
-    item = metadata.get(key)
-    return getattr(item, "value", item) if item is not None else None
 
 
 def failure_from_evaluation(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 
-from yd_platform.settings import ui_url
+from yd_platform.deployment import ui_url
 
 COLORS = {"ERROR": "warning", "WARN": "comment", "OK": "info"}
 FIGURE_KEYS = ("failing_count", "value", "rows")

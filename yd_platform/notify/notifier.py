@@ -1,59 +1,36 @@
-"""From the Dagster event log to people: scan, remember, escalate, deliver.
+"""From the Dagster event log to the outbox: scan, remember, escalate; then the outbox delivers.
 
 `scan` reads check evaluations and run failures after the stored cursor and turns state
 changes into outbox messages (a check+partition alerts once while it stays failed, and
 says "recovered" when it passes again; a run over a range of partitions is tracked per
 partition, see `notify.evaluations`). `escalate` re-sends unresolved ERRORs to the
-escalation channels. `deliver` sends due messages within each channel's per-minute limit,
-retrying failures with exponential backoff. The clock is injectable for tests.
+escalation channels. `deliver` is the outbox's delivery over the channels of alerts.yaml
+(per-minute limits, retries with backoff, claims). The clock is injectable for tests.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dagster as dg
 import sqlalchemy as sa
 from dagster import DagsterEventType, RunStatusChangeRecordsFilter
 
+from yd_platform.datasets.check_results import evaluation_of, meta_value
 from yd_platform.notify import messages
-from yd_platform.notify.channels import DeliveryError, deliver
-from yd_platform.notify.claims import FAILED, QUEUED, SENT, claim_next, due_condition, finish, sending_or_sent_since
-from yd_platform.notify.config import ChannelConfig, NotifyConfig
-from yd_platform.notify.evaluations import (
-    evaluation_of,
-    group,
-    items_from_evaluation,
-    meta_value,
-    partition_list,
-)
-from yd_platform.notify.outbox import (
-    alert_state,
-    enqueue,
-    ensure_tables,
-    get_cursor,
-    outbox,
-    paused_until,
-    pause_channel,
-    seen_evaluations,
-    set_cursor,
-)
+from yd_platform.notify.alert_state import alert_state, ensure_tables, get_cursor, seen_evaluations, set_cursor
+from yd_platform.notify.config import NotifyConfig
+from yd_platform.notify.evaluations import group, items_from_evaluation, partition_list
+from yd_platform.outbox.channel_resources import ChannelsResource
+from yd_platform.outbox.delivery import TICK_BUDGET_SECONDS, Delivery, DeliverySummary
+from yd_platform.outbox.enqueue import Message, enqueue
+from yd_platform.outbox.tables import ensure_tables as ensure_outbox
 
-log = logging.getLogger(__name__)
 BATCH = 500
 HISTORY_PER_CHECK = 25
 HISTORY_MAX_PAGES = 40
-RATE_LIMIT_PAUSE_SECONDS = 60.0
-# A sensor evaluation is cut off after 60 s; sending stops well before, and the rest
-# of the outbox waits for the next tick.
-TICK_BUDGET_SECONDS = 30.0
-# A claimed message is due again this long after its request timeout (the tick died).
-LEASE_MARGIN_SECONDS = 60.0
-
-Sender = Callable[[str, ChannelConfig, str, str], None]
 
 
 def same_run_and_check(records: list) -> list[list]:
@@ -66,44 +43,34 @@ def same_run_and_check(records: list) -> list[list]:
     return list(groups.values())
 
 
-def default_sender(_name: str, channel: ChannelConfig, title: str, body: str) -> None:
-    deliver(channel, title, body)
-
-
 @dataclass
-class TickSummary:
+class TickSummary(DeliverySummary):
     enqueued: int = 0
     escalated: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    disabled: list[str] = field(default_factory=list)
-    out_of_time: bool = False
 
     def __str__(self) -> str:
-        text = (f"enqueued {self.enqueued}, escalated {self.escalated}, sent {self.sent}, "
-                f"retry later {self.retried}, undeliverable {self.failed}")
-        text += "; tick time budget spent, the rest stays queued" if self.out_of_time else ""
-        return text + (f"; channels without their env vars: {', '.join(self.disabled)}" if self.disabled else "")
+        return f"enqueued {self.enqueued}, escalated {self.escalated}, " + super().__str__()
 
 
 class Notifier:
-    def __init__(self, engine: sa.Engine, config: NotifyConfig, *, clock: Callable[[], float] = time.time,
-                 sender: Sender = default_sender, budget_seconds: float = TICK_BUDGET_SECONDS,
+    def __init__(self, engine: sa.Engine, config: NotifyConfig, channels: ChannelsResource, *,
+                 clock: Callable[[], float] = time.time, budget_seconds: float = TICK_BUDGET_SECONDS,
                  timer: Callable[[], float] = time.monotonic):
-        """`budget_seconds`: how long one tick may spend sending (measured by `timer`);
-        it stays well inside the sensor's own deadline, so ticks do not pile up."""
+        """`channels`: the channels' settings (the `alert_channels` resource);
+        `budget_seconds`: how long one tick may spend sending (measured by `timer`); it
+        stays well inside the sensor's own deadline, so ticks do not pile up."""
         self.engine = engine
         self.config = config
+        self.channels = channels
         self.clock = clock
-        self.sender = sender
         self.budget_seconds = budget_seconds
         self.timer = timer
         ensure_tables(engine)
+        ensure_outbox(engine)
 
     # ---- routing -------------------------------------------------------------------------
     def enabled_channels(self) -> list[str]:
-        return [name for name, ch in self.config.channels.items() if not ch.missing_env()]
+        return [name for name, ch in self.config.channels.items() if not self.channels.missing(name, ch)]
 
     def _route(self, names: list[str]) -> list[str]:
         enabled = set(self.enabled_channels())
@@ -210,8 +177,8 @@ class Notifier:
                     check_id=f"{item.asset}:{item.check}", partition_key=item.partition, **values))
             else:
                 conn.execute(sa.update(alert_state).where(self._state_key(item)).values(**values))
-        return sum(enqueue(conn, dedupe_key=f"alert:{execution_id}:{ch}", channel=ch, kind="alert",
-                           title=title, body=body, now=now) for ch in channels)
+        return sum(enqueue(conn, Message(f"alert:{execution_id}:{ch}", ch, "alert", title, body), now)
+                   for ch in channels)
 
     def _recover(self, conn: sa.Connection, execution_id: int, items: list, now: float) -> int:
         """One "recovered" message per channel that was told about (or escalated) the failure."""
@@ -226,8 +193,7 @@ class Notifier:
         count = 0
         for ch, recovered in by_channel.items():
             title, body = messages.recovered_message(group(recovered))
-            count += enqueue(conn, dedupe_key=f"recovered:{execution_id}:{ch}", channel=ch, kind="recovered",
-                             title=title, body=body, now=now)
+            count += enqueue(conn, Message(f"recovered:{execution_id}:{ch}", ch, "recovered", title, body), now)
         return count
 
     def _on_run_failure(self, conn: sa.Connection, record) -> int:
@@ -236,8 +202,7 @@ class Notifier:
         entry = record.event_log_entry
         event = entry.dagster_event
         title, body = messages.run_failure_message(event.job_name or "?", entry.run_id, event.message or "")
-        return sum(enqueue(conn, dedupe_key=f"run:{entry.run_id}:{ch}", channel=ch, kind="run_failure",
-                           title=title, body=body, now=self.clock())
+        return sum(enqueue(conn, Message(f"run:{entry.run_id}:{ch}", ch, "run_failure", title, body), self.clock())
                    for ch in self._route(self.config.default_channels))
 
     # ---- escalate ------------------------------------------------------------------------
@@ -265,9 +230,8 @@ class Notifier:
                 title = f"[{members[0]['severity']}] {asset} {check} {still}".strip()
                 title, body = messages.escalation_message(title, members[0]["link"], (now - first_failed_at) / 60)
                 for ch in channels:
-                    count += enqueue(conn, dedupe_key=f"escalate:{check_id}:{members[0]['partition_key']}:"
-                                     f"{first_failed_at:.3f}:{ch}", channel=ch, kind="escalation",
-                                     title=title, body=body, now=now)
+                    key = f"escalate:{check_id}:{members[0]['partition_key']}:{first_failed_at:.3f}:{ch}"
+                    count += enqueue(conn, Message(key, ch, "escalation", title, body), now)
                 for row in members:
                     conn.execute(sa.update(alert_state).where(
                         (alert_state.c.check_id == check_id) & (alert_state.c.partition_key == row["partition_key"])
@@ -275,87 +239,14 @@ class Notifier:
         return count
 
     # ---- deliver -------------------------------------------------------------------------
-    def _limit_groups(self) -> dict[str, list[str]]:
-        """Channel names per rate limit: one robot's limit covers every channel using it."""
-        groups: dict[str, list[str]] = {}
-        for name, channel in self.config.channels.items():
-            groups.setdefault(channel.limit_key or f"channel:{name}", []).append(name)
-        return groups
+    def delivery(self) -> Delivery:
+        """The outbox's delivery over the channels of alerts.yaml, within the tick's budget."""
+        return Delivery(self.engine, self.config.channels, self.channels, retry=self.config.retry_policy(),
+                        clock=self.clock, timer=self.timer, budget_seconds=self.budget_seconds)
 
     def deliver(self, summary: TickSummary | None = None) -> TickSummary:
-        """Send due messages, oldest first, within each robot's or channel's per-minute budget
-        and the tick's time budget.
-
-        Each message is claimed before it is sent (`notify.claims`), so a tick overlapping
-        this one never sends it too. What does not fit a per-minute budget, waits out a
-        robot's rate-limit block, or is left when the tick's `budget_seconds` are spent
-        stays queued for a later tick; nothing is dropped. A channel that failed once in
-        this tick (a robot that hangs, say) is not tried again until the next tick.
-        """
-        summary = summary or TickSummary()
-        started = self.timer()
-        groups = self._limit_groups()
-        group_of = {name: key for key, names in groups.items() for name in names}
-        now = self.clock()
-        with self.engine.connect() as conn:
-            budget = {key: min(self.config.channels[n].per_minute for n in names)
-                      - sending_or_sent_since(conn, names, now - 60) for key, names in groups.items()}
-            paused = {key for key, names in groups.items() if any(paused_until(conn, n) > now for n in names)}
-        skip = {n for n in self.config.channels if group_of[n] in paused or budget[group_of[n]] <= 0}
-        waiting = self._channels_with_due_messages(now)
-        missing = {n for n, ch in self.config.channels.items() if ch.missing_env()}
-        summary.disabled += sorted(n for n in waiting & missing if n not in summary.disabled)
-        skip |= missing | (waiting - set(self.config.channels))
-        lease = max([ch.timeout_seconds for ch in self.config.channels.values()] or [0]) + LEASE_MARGIN_SECONDS
-        while True:
-            longest = max([self.config.channels[n].timeout_seconds for n in self.config.channels if n not in skip]
-                          or [0])
-            if self.timer() - started + longest > self.budget_seconds:
-                summary.out_of_time = True
-                break
-            row = claim_next(self.engine, self.clock(), lease, skip)
-            if row is None:
-                break
-            name = row["channel"]
-            channel = self.config.channels[name]
-            try:
-                self.sender(name, channel, row["title"], row["body"])
-            except DeliveryError as exc:
-                self._after_error(row, exc, self.clock(), summary, groups[group_of[name]])
-                if exc.retryable:
-                    skip.update(groups[group_of[name]])
-                continue
-            budget[group_of[name]] -= 1
-            if budget[group_of[name]] <= 0:
-                skip.update(groups[group_of[name]])
-            finish(self.engine, row["id"], status=SENT, sent_at=self.clock(), attempts=row["attempts"] + 1,
-                   last_error=None)
-            summary.sent += 1
-        return summary
-
-    def _channels_with_due_messages(self, now: float) -> set[str]:
-        with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(outbox.c.channel).where(due_condition(now)).distinct()).scalars())
-
-    def _after_error(self, row, exc: DeliveryError, now: float, summary: TickSummary,
-                     same_limit: list[str]) -> None:
-        attempts = row["attempts"] + 1
-        if exc.rate_limited:
-            pause = exc.pause_seconds or RATE_LIMIT_PAUSE_SECONDS
-            values = dict(status=QUEUED, next_attempt_at=now + pause, last_error=str(exc))
-            with self.engine.begin() as conn:
-                for name in same_limit:
-                    pause_channel(conn, name, now + pause)
-            summary.retried += 1
-        elif exc.retryable:
-            delay = min(self.config.retry_base_seconds * 2 ** (attempts - 1), self.config.retry_max_seconds)
-            values = dict(status=QUEUED, attempts=attempts, next_attempt_at=now + delay, last_error=str(exc))
-            summary.retried += 1
-        else:
-            values = dict(attempts=attempts, status=FAILED, last_error=str(exc))
-            summary.failed += 1
-        log.warning("notification %s to %s not delivered: %s", row["id"], row["channel"], exc)
-        finish(self.engine, row["id"], **values)
+        """Send the due messages of these channels (see `outbox.delivery`)."""
+        return self.delivery().run(summary=summary if summary is not None else TickSummary())
 
     def tick(self, instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]) -> TickSummary:
         summary = TickSummary(enqueued=self.scan(instance, check_keys))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from yd_platform.catalog import DatasetSpec
-from yd_platform.pipeline.assets import merged_key, ods_key, raw_key
+from yd_platform.datasets.keys import merged_key, ods_key, raw_key
 
 
 def collect_job_name(ds: DatasetSpec) -> str:

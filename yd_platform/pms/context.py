@@ -1,6 +1,7 @@
 """What a service function gets: the PMS connection, "now" in Asia/Shanghai, and the
 helpers every service shares (alert rules, alerts with de-duplication and unique numbers,
-in-app notices with one-per-day de-duplication, counters for the run summary).
+in-app notices with one-per-day de-duplication, counters for the run summary, and reading
+rows whose values may be missing: `read`, `row` and `skipped`, see `rows.py`).
 
 Times in the PMS database are naive local (Asia/Shanghai) datetimes, as the old system
 wrote them; `now` and `today` are therefore computed in Asia/Shanghai, never the server's zone.
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from yd_platform.pms import schema as t
 from yd_platform.pms.config import PmsConfig, Service
+from yd_platform.pms.rows import MISSING, Needs, SkippedRows, WriteCounter, guard_row, name_missing, read_rows
 
 OPEN_STATUSES = ("PENDING", "ACKNOWLEDGED", "PROCESSING")
 # rules every service may raise besides its own: a run that took longer than its SLA
@@ -76,6 +78,8 @@ class ServiceContext:
     _noticed: set | None = None
     _cache: dict = field(default_factory=dict)
     _pending_notices: list = field(default_factory=list)
+    skipped: SkippedRows = field(default_factory=SkippedRows)
+    _writes: WriteCounter | None = None
 
     def flush(self) -> None:
         """Write the notices gathered during the run in one statement."""
@@ -102,6 +106,39 @@ class ServiceContext:
     def wrote(self, table: str, count: int = 1) -> None:
         if count:
             self.rows_written[table] += count
+
+    # ---- rows whose values may be missing ----------------------------------------------------
+    def read(self, query: sa.Select, need: Needs = ()) -> list[dict]:
+        """The rows of `query` whose `need` columns (column -> condition, or just columns) are
+        set and meet their conditions; the rows of its scope left out for a NULL are named in
+        `skipped` (table, id, column)."""
+        return read_rows(self.conn, self.skipped, query, need)
+
+    def name_missing(self, query: sa.Select, need: Needs) -> None:
+        """Only name the rows of `query`'s scope that a NULL in `need` leaves out (for reads
+        the service aggregates in SQL)."""
+        name_missing(self.conn, self.skipped, query, need)
+
+    def skip(self, table: str, row_id, column: str | None, reason: str = MISSING) -> None:
+        """Name a row the service leaves out for a reason it checks itself."""
+        self.skipped.add(table, row_id, column, reason)
+
+    def row(self, table: str, row, *, row_id=None):
+        """Context for one row's work: an exception inside becomes a named skip (the notices
+        the row gathered are dropped), or stops the run naming the row if it already wrote."""
+        if self._writes is None:
+            self._writes = WriteCounter(self.conn)
+        mark = len(self._pending_notices)
+        return guard_row(self.skipped, self._writes, table, row, row_id=row_id, undo=lambda: self._drop_notices(mark))
+
+    def _drop_notices(self, mark: int) -> None:
+        dropped, self._pending_notices = self._pending_notices[mark:], self._pending_notices[:mark]
+        for n in dropped:
+            if self._noticed is not None:
+                self._noticed.discard((n["user_id"], n["source_type"], n["source_id"], n["notification_type"]))
+            self.rows_written["notifications"] -= 1
+        if not self.rows_written["notifications"]:
+            del self.rows_written["notifications"]
 
     # ---- rules -------------------------------------------------------------------------------
     def rule(self, code: str) -> dict:

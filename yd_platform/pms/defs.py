@@ -16,15 +16,16 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from yd_platform.catalog import Catalog
-from yd_platform.notify.config import load_notify_config
+from yd_platform.deployment import PRODUCTION, current_deployment
+from yd_platform.outbox.channel_config import load_outbox_config
+from yd_platform.outbox.channel_resources import ChannelsResource
 from yd_platform.pms import schema as t
 from yd_platform.pms.config import PmsConfig, Service, load_pms_config
 from yd_platform.pms.context import OPEN_STATUSES
 from yd_platform.pms.delivery import OutboxLink
-from yd_platform.pms.resources import PmsDatabaseResource, pms_db_from_env
 from yd_platform.pms.runner import local_now, run_service
 from yd_platform.resources.app_db import AppDatabaseResource
-from yd_platform.settings import env
+from yd_platform.resources.pms_db import PmsDatabaseResource
 
 GROUP = "pms"
 CHECK_NAME = "open_critical_alerts"
@@ -95,17 +96,18 @@ def build_service_asset(svc: Service, cfg: PmsConfig) -> dg.AssetsDefinition:
                         "sla_seconds": svc.sla.max_execution_time_seconds, "cron": svc.cron},
               tags={"pms/category": svc.category, "pms/risk": svc.risk})
     def _service(context: dg.AssetExecutionContext, config: PmsRunConfig, pms_db: PmsDatabaseResource,
-                 app_db: AppDatabaseResource):
-        engine = pms_db.engine()
-        outbox = OutboxLink(app_db.engine(), load_notify_config())
+                 app_db: AppDatabaseResource, alert_channels: ChannelsResource):
+        engine = t.pms_engine(pms_db.url)
+        outbox = OutboxLink(app_db.engine(), load_outbox_config(), alert_channels)
         summary = run_service(svc.id, engine, now=as_of(svc, context, config, cfg.timezone),
                               partition=context.partition_key if context.has_partition_key else None,
                               outbox=outbox, config=cfg, emit=context.log.info)
         yield dg.MaterializeResult(metadata={
             "alerts_created": summary["alerts_created"], "alerts_escalated": summary["alerts_escalated"],
             "rows_written": dg.MetadataValue.json(summary["rows_written"]),
-            "result": dg.MetadataValue.json(summary["result"]), "as_of": summary["now"],
-            "duration_ms": summary["duration_ms"], "sla_breached": summary["sla_breached"]})
+            "result": dg.MetadataValue.json(summary["result"]), "skipped": dg.MetadataValue.json(summary["skipped"]),
+            "as_of": summary["now"],
+            "duration_ms": summary["duration_ms"], "sla_breached": summary["sla_breached"], "shadow_mode": alert_channels.shadow})
         if svc.rules:
             yield check_result(svc, engine)
 
@@ -121,11 +123,12 @@ def build_schedule(svc: Service, job, cfg: PmsConfig, running: bool) -> dg.Sched
 
 
 def build_pms_defs(cfg: PmsConfig | None = None, resources: dict | None = None) -> dg.Definitions:
-    """Schedules start running by default when `YD_PMS_DB_URL` names a real PMS database; on
-    the embedded demo database they are there but stopped. `resources` replaces the PMS
-    database resource taken from the environment (and may add `app_db`)."""
+    """Schedules start running by default in production (YD_DEPLOYMENT=production, against the
+    real PMS database); on the embedded default's demo database they are there but stopped. The code location provides
+    `pms_db`, `app_db` and `alert_channels` (`resources.resources_for`); `resources` gives
+    them to these definitions alone (tests)."""
     cfg = cfg or load_pms_config()
-    running = bool(env("YD_PMS_DB_URL"))
+    running = current_deployment() == PRODUCTION
     assets, jobs, schedules = [], [], []
     for svc in cfg.services:
         asset = build_service_asset(svc, cfg)
@@ -134,7 +137,7 @@ def build_pms_defs(cfg: PmsConfig | None = None, resources: dict | None = None) 
         assets.append(asset)
         jobs.append(job)
         schedules.append(build_schedule(svc, job, cfg, running))
-    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources=resources or {"pms_db": pms_db_from_env()})
+    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources=resources or {})
 
 
 def build_defs(catalog: Catalog) -> dg.Definitions:

@@ -1,12 +1,13 @@
 """PMS alerts to people: alert_notifications rows per recipient and channel, handed to the
-platform's notification outbox.
+platform outbox.
 
 `alert_notifications` stays the per-recipient record the PMS screens read; the outbox
-(`yd_platform.notify.outbox`, app database) replaces the old Redis queue and its worker:
+(`yd_platform.outbox`, app database) replaces the old Redis queue and its worker:
 SYSTEM rows are written straight into the in-app `notifications` inbox, WECHAT/EMAIL/
-SMS/WEBHOOK rows are enqueued on the outbox channels that `pms.yaml` maps them to, and the
-outbox's own delivery, rate limits and retry-with-backoff send them. `sync_from_outbox`
-copies the outcome back (SENT, FAILED with retry_count and next_retry_at, ABANDONED).
+SMS/WEBHOOK rows are enqueued on the outbox channels that `pms.yaml` maps them to (the
+channels of alerts.yaml), and the outbox's own delivery, rate limits and retry-with-backoff
+send them. `sync_from_outbox` copies the outcome back (SENT, FAILED with retry_count and
+next_retry_at, ABANDONED).
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 
 import sqlalchemy as sa
 
-from yd_platform.notify.config import NotifyConfig
-from yd_platform.notify.notifier import Notifier, TickSummary, default_sender
-from yd_platform.notify.outbox import DEDUPE_KEY_LENGTH, enqueue, ensure_tables, outbox
+from yd_platform.deployment import ui_url
+from yd_platform.outbox.channel_config import OutboxConfig
+from yd_platform.outbox.channel_resources import ChannelsResource
+from yd_platform.outbox.delivery import Delivery, DeliverySummary
+from yd_platform.outbox.enqueue import Message, enqueue, stored_key
+from yd_platform.outbox.tables import FAILED, SENT, ensure_tables, messages
 from yd_platform.pms import schema as t
 from yd_platform.pms.context import ServiceContext, normalise_level
-from yd_platform.resources.app_db import fit_key
-from yd_platform.settings import ui_url
 
 CHANNEL_SETTING = {"EMAIL": "email_enabled", "SMS": "sms_enabled", "WECHAT": "wechat_enabled", "SYSTEM": "system_enabled"}
 NOTICE_PRIORITY = {"URGENT": "URGENT", "CRITICAL": "URGENT", "WARNING": "HIGH"}
@@ -32,23 +35,26 @@ NOTICE_PRIORITY = {"URGENT": "URGENT", "CRITICAL": "URGENT", "WARNING": "HIGH"}
 
 @dataclass
 class OutboxLink:
-    """The app database holding the outbox, the `notify` channel config, and how to send."""
+    """The app database holding the outbox, its channels (alerts.yaml) and their settings
+    (the `alert_channels` resource)."""
 
     engine: sa.Engine
-    config: NotifyConfig
-    sender: Callable = default_sender
+    config: OutboxConfig
+    channels: ChannelsResource
     clock: Callable[[], float] = time.time
     _ready: bool = field(default=False, repr=False)
-
-    def notifier(self) -> Notifier:
-        return Notifier(self.engine, self.config, clock=self.clock, sender=self.sender)
 
     def enqueue(self, key: str, channel: str, title: str, body: str) -> bool:
         if not self._ready:
             ensure_tables(self.engine)
             self._ready = True
         with self.engine.begin() as conn:
-            return enqueue(conn, dedupe_key=key, channel=channel, kind="pms_alert", title=title, body=body, now=self.clock())
+            return enqueue(conn, Message(key, channel, "pms_alert", title, body), self.clock())
+
+    def deliver(self) -> DeliverySummary:
+        """The outbox's delivery over the channels of alerts.yaml."""
+        return Delivery(self.engine, self.config.channels, self.channels, retry=self.config.retry_policy(),
+                        clock=self.clock).run()
 
 
 def _targets(user: dict) -> dict[str, str | None]:
@@ -143,7 +149,8 @@ def quiet_until(prefs: dict, now: datetime) -> datetime | None:
 
 
 def outbox_key(alert_no: str, notification_id: int, channel: str) -> str:
-    return fit_key(f"pms:{alert_no}:{notification_id}:{channel}", DEDUPE_KEY_LENGTH)
+    """The outbox message of one notification row on one channel (as stored)."""
+    return stored_key(f"pms:{alert_no}:{notification_id}:{channel}")
 
 
 def message(alert: dict, target: str | None = None) -> tuple[str, str]:
@@ -226,22 +233,22 @@ def sync_from_outbox(ctx: ServiceContext, link: OutboxLink) -> dict:
     keys = {r.id: [outbox_key(numbers.get(r.alert_id, "?"), r.id, name)
                    for name in ctx.config.outbox_channels.get(r.notify_channel, [])] for r in rows}
     with link.engine.connect() as conn:
-        found = {x.dedupe_key: x for x in conn.execute(sa.select(outbox).where(
-            outbox.c.dedupe_key.in_([k for ks in keys.values() for k in ks])))}
+        found = {x.dedupe_key: x for x in conn.execute(sa.select(messages).where(
+            messages.c.dedupe_key.in_([k for ks in keys.values() for k in ks])))}
     counts = {"sent": 0, "failed": 0, "abandoned": 0}
     for r in rows:
         msgs = [found[k] for k in keys[r.id] if k in found]
         if not msgs:
             continue
-        if all(m.status == "sent" for m in msgs):
+        if all(m.status == SENT for m in msgs):
             values = dict(status="SENT", sent_at=datetime.fromtimestamp(max(m.sent_at for m in msgs), tz=ctx.tz).replace(tzinfo=None),
                           error_message=None, retry_count=max(m.attempts for m in msgs) - 1)
             counts["sent"] += 1
-        elif any(m.status == "failed" for m in msgs):
-            values = dict(status="ABANDONED", error_message=next(m.last_error for m in msgs if m.status == "failed"))
+        elif any(m.status == FAILED for m in msgs):
+            values = dict(status="ABANDONED", error_message=next(m.last_error for m in msgs if m.status == FAILED))
             counts["abandoned"] += 1
         elif any(m.attempts for m in msgs):
-            pending = [m for m in msgs if m.status != "sent"]
+            pending = [m for m in msgs if m.status != SENT]
             values = dict(status="FAILED", retry_count=max(m.attempts for m in pending),
                           error_message=next((m.last_error for m in pending if m.last_error), None),
                           next_retry_at=datetime.fromtimestamp(min(m.next_attempt_at for m in pending), tz=ctx.tz).replace(tzinfo=None))
@@ -252,6 +259,6 @@ def sync_from_outbox(ctx: ServiceContext, link: OutboxLink) -> dict:
     return counts
 
 
-def deliver(link: OutboxLink) -> TickSummary:
+def deliver(link: OutboxLink) -> DeliverySummary:
     """The outbox's delivery: every due message, within the channels' rate limits, with retries."""
-    return link.notifier().deliver()
+    return link.deliver()

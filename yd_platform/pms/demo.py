@@ -38,9 +38,9 @@ def build_rows(projects: int, seed: int, today: date) -> dict[str, list[dict]]:
     r = _Rows()
     now = _at(today, 8)
     n_users = max(12, projects // 8)
-    for i, name in enumerate(DEPARTMENTS, 1):
+    for name in DEPARTMENTS:
         r.add(t.departments, dept_name=name, is_active=True)
-    for i, code in enumerate(ROLES, 1):
+    for code in ROLES:
         r.add(t.roles, role_code=code, role_name=code, is_active=True)
     for u in range(1, n_users + 1):
         dept = (u - 1) % len(DEPARTMENTS) + 1
@@ -106,7 +106,7 @@ def _project(r: _Rows, rnd: random.Random, p: int, today: date, now: datetime, u
           is_active=p % 40 != 0, is_archived=False)
     if p % 4 == 0:
         r.add(t.project_budgets, project_id=p, version="V1", status="APPROVED", is_active=True, total_amount=budget * 1.1)
-    for c in range(2):
+    for _ in range(2):
         r.add(t.project_costs, project_id=p, cost_type="MATERIAL", cost_category="MATERIAL", source_module="PURCHASE",
               amount=round(budget * rnd.uniform(0.1, 0.5), 2), cost_date=d(-60, -1), created_by=1)
     milestones = []
@@ -142,7 +142,7 @@ def _project(r: _Rows, rnd: random.Random, p: int, today: date, now: datetime, u
               shortage_qty=rnd.randint(1, 50), required_date=d(-5, 12) if k == 0 or p % 5 else None,
               status=rnd.choice(["OPEN", "OPEN", "RESOLVED"]))
     bom = r.add(t.bom_headers, project_id=p, is_latest=True, status=rnd.choice(["APPROVED", "RELEASED", "DRAFT"]))
-    for k in range(5 if p % 10 else 0):
+    for _ in range(5 if p % 10 else 0):
         m = rnd.randint(1, 40)
         qty = rnd.randint(1, 20)
         r.add(t.bom_items, bom_id=bom, material_id=m, material_code=f"M{m:05d}", quantity=qty,
@@ -182,7 +182,7 @@ def _project(r: _Rows, rnd: random.Random, p: int, today: date, now: datetime, u
           paid_amount=budget * rnd.choice([0, 0.1, 0.3]), status="ISSUED", payment_status=rnd.choice(["PENDING", "PARTIAL", "PAID"]),
           due_date=d(-120, 10))
     last_month_end = today.replace(day=1) - timedelta(days=1)
-    for k in range(3):
+    for _ in range(3):
         r.add(t.timesheet, user_id=user(), user_name="", project_id=p,
               work_date=last_month_end - timedelta(days=rnd.randint(0, 25)), hours=rnd.randint(2, 8),
               status=rnd.choice(["APPROVED", "APPROVED", "SUBMITTED"]))

@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ def local_now(value: datetime | str | None, tz: str) -> datetime:
 def log_line(event: str, svc, duration_ms: float | None = None, **extra) -> str:
     line = json.dumps({"job_id": svc.id, "job_name": svc.name, "owner": svc.owner, "category": svc.category,
                        "event": event, "duration_ms": None if duration_ms is None else round(duration_ms, 2),
-                       "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                       "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                        **extra}, ensure_ascii=False)
     log.info(line)
     return line
@@ -54,7 +54,9 @@ def run_service(service_id: str, engine: sa.Engine, *, now: datetime | str | Non
                 emit: Callable[[str], None] | None = None) -> dict:
     """Run a service as of `now`; returns its summary (alerts created and escalated, rows
     written per table, the service's own figures, duration and SLA). The service's writes
-    are one transaction: it either happens as a whole or not at all."""
+    are one transaction: it either happens as a whole or not at all. `skipped` names the rows
+    left out because a value they needed is missing (table, column, reason, count, ids); a
+    row that cannot be left out stops the run with an error naming table, id and columns."""
     config = config or load_pms_config()
     svc = config.service(service_id)
     func = service_function(svc.id)
@@ -74,11 +76,12 @@ def run_service(service_id: str, engine: sa.Engine, *, now: datetime | str | Non
     breached = duration_ms / 1000 > svc.sla.max_execution_time_seconds
     if breached:
         _sla_alert(engine, when, config, svc, duration_ms)
-    emit(log_line("job_run_success", svc, duration_ms, alerts_created=ctx.alerts_created, sla_breached=breached))
+    emit(log_line("job_run_success", svc, duration_ms, alerts_created=ctx.alerts_created, sla_breached=breached,
+                  skipped_rows=len(ctx.skipped), skipped=ctx.skipped.lines()[:20]))
     return {"job_id": svc.id, "job_name": svc.name, "now": when.isoformat(), "partition": partition,
             "alerts_created": ctx.alerts_created, "alerts_escalated": ctx.alerts_escalated,
             "rows_written": dict(sorted(ctx.rows_written.items())), "notifications": notified,
-            "result": result, "duration_ms": round(duration_ms, 2),
+            "result": result, "skipped": ctx.skipped.summary(), "duration_ms": round(duration_ms, 2),
             "sla_seconds": svc.sla.max_execution_time_seconds, "sla_breached": breached}
 
 

@@ -15,6 +15,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from yd_platform.resources.app_db import engine_for
+
 metadata = sa.MetaData()
 _NUMERIC = re.compile(r"n(\d+)_(\d+)")
 
@@ -227,9 +229,28 @@ ecn_tasks = _table("ecn_tasks", f"{_ID} ecn_id:int task_name:s200 assignee_id:in
 TABLES: dict[str, sa.Table] = dict(metadata.tables)
 
 
+def nullable_columns(table: str) -> list[str]:
+    """The columns of `table` the PMS lets be NULL (all but the key, the `!` ones and the
+    audit timestamps): the values a service must expect to be missing."""
+    return [c.name for c in TABLES[table].columns if c.nullable and not c.primary_key]
+
+
 def create_missing(engine: sa.Engine) -> list[str]:
     """Create the tables that do not exist yet (never alters existing ones); returns their names."""
     existing = set(sa.inspect(engine).get_table_names())
     missing = [name for name in TABLES if name not in existing]
     metadata.create_all(engine, tables=[TABLES[name] for name in missing])
     return missing
+
+
+_prepared: set[str] = set()
+
+
+def pms_engine(url: str) -> sa.Engine:
+    """A shared engine on the PMS database; the embedded SQLite file gets its missing tables
+    on first use (an operator's database is only changed by `yd-platform pms init-db`)."""
+    engine = engine_for(url)
+    if url.startswith("sqlite") and url not in _prepared:
+        create_missing(engine)
+        _prepared.add(url)
+    return engine

@@ -1,7 +1,8 @@
-"""The application database: MySQL/MariaDB in production, SQLite in the embedded default.
+"""The application database: MySQL/MariaDB in production (`YD_APP_DB_URL`), SQLite under
+YD_HOME in the embedded default.
 
-Holds the platform's own state that is not Dagster's: notification outbox, sent-notice
-records, tag tables, rules. Stages use SQLAlchemy Core through `engine()` so the same
+Holds the platform's own state that is not Dagster's: the notification outbox (every
+message and whether it was sent), the tag tables and rules, the tag page's audit. Stages use SQLAlchemy Core through `engine()` so the same
 statements run on both.
 """
 
@@ -13,6 +14,9 @@ from functools import lru_cache
 import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
+
+from yd_platform.deployment import APP_DB_PURPOSE, APP_DB_VARIABLE, Variables, embedded_sqlite
+from yd_platform.resources.variables import env_field, from_environment
 
 KEY_LENGTH = 255
 
@@ -38,6 +42,25 @@ def engine_for(url: str) -> sa.Engine:
     return _engine(url)
 
 
+CHECK_TIMEOUT_SECONDS = 5
+
+
+def check_database(url: str) -> str:
+    """Connect once with a short timeout and run `SELECT 1`: what a check of any SQL
+    database the platform reaches does. Says which database (password hidden); raises
+    `sa.exc.SQLAlchemyError` or `OSError` when it does not answer."""
+    parsed = sa.make_url(url)
+    connect_args = {"connect_timeout": CHECK_TIMEOUT_SECONDS} if parsed.get_backend_name() == "mysql" else {}
+    engine = sa.create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    finally:
+        engine.dispose()
+    kind = "embedded SQLite" if parsed.get_backend_name() == "sqlite" else "reachable"
+    return f"{parsed.render_as_string(hide_password=True)} ({kind})"
+
+
 class AppDatabaseResource(dg.ConfigurableResource):
     """SQLAlchemy URL of the app database (`YD_APP_DB_URL`)."""
 
@@ -49,6 +72,19 @@ class AppDatabaseResource(dg.ConfigurableResource):
     @property
     def dialect(self) -> str:
         return sa.make_url(self.url).get_backend_name()
+
+    def check(self) -> str:
+        return check_database(self.url)
+
+
+def app_db_for(variables: Variables) -> AppDatabaseResource:
+    return AppDatabaseResource(url=env_field(variables, APP_DB_VARIABLE, APP_DB_PURPOSE,
+                                             embedded=lambda: embedded_sqlite("app.db")))
+
+
+def app_db_from_env(deployment: str | None = None) -> AppDatabaseResource:
+    """The deployment's app database with its URL read now (commands, tests)."""
+    return from_environment(app_db_for, deployment)
 
 
 def fit_key(key: str, length: int = KEY_LENGTH) -> str:

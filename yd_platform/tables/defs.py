@@ -1,16 +1,12 @@
-"""Definitions of the tables stage.
-
-The `ods` assets (built by the pipeline factory) publish the partitions and refresh the
-table engine through the `table_engine` resource (`tables.engine`, registered with the
-core resources); the stage adds no assets of its own.
-"""
+"""Definitions of the tables stage: every dataset's `ods` asset (the published table)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from yd_platform.catalog import Catalog
+from yd_platform.tables.ods_asset import build_ods_asset
 
 
 def build_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions()
+    return dg.Definitions(assets=[build_ods_asset(ds) for ds in catalog.datasets()])

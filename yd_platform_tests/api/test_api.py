@@ -5,39 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from yd_platform.catalog import load_catalog
-from yd_platform.resources.app_db import engine_for
-from yd_platform.resources.core import object_store_from_env
-from yd_platform.tags.store import read_user_tags, save_tag
+from yd_platform.tags.tables import read_user_tags
 from yd_platform_tests.api.conftest import ApiStack, start_api
-from yd_platform_tests.processes import free_port, stop_group
-from yd_platform_tests.tags.ods_data import write_chat_ods
+from yd_platform_tests.processes import free_port, log_tail, stop_group
 
 pytestmark = pytest.mark.slow
 TODAY = "2025-10-02"  # the day after the test chats
-
-
-def _rule(field: str, value: int) -> dict:
-    return {"logic": "AND", "conditions": [{"field": field, "operator": ">=", "value": value, "type": "number"}]}
-
-
-@pytest.fixture(scope="module")
-def seeded(api_stack: ApiStack):
-    """Chat ODS partitions and two tags in the stack's own YD_HOME."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("YD_HOME", api_stack.env["YD_HOME"])
-        write_chat_ods(object_store_from_env().client(), load_catalog())
-        engine = engine_for(f"sqlite:///{api_stack.env['YD_HOME']}/app.db")
-        save_tag(engine, 101, "多次咨询", _rule("chat_sessions", 2), category="行为分析")
-        save_tag(engine, 102, "话多", _rule("chat_messages", 15), category="行为分析", description="many messages")
-    return engine
 
 
 def test_health_names_webserver_daemon_and_app_database(api_stack: ApiStack, seeded):
     response = api_stack.wait_healthy()
     body = response.json()
     assert response.status_code == 200, body
-    assert body["status"] == "healthy"
+    assert body["status"] == "healthy" and body["environment"] == "embedded" and body["timestamp"]
     assert body["checks"]["webserver"]["url"] == api_stack.dagster_url
     assert body["checks"]["daemon"]["daemons"]["QUEUED_RUN_COORDINATOR"] is True
     assert body["checks"]["app_database"] == {"ok": True, "dialect": "sqlite"}
@@ -60,23 +40,28 @@ def test_docs_list_every_endpoint(api_stack: ApiStack):
 
 
 @pytest.mark.parametrize("body, field", [
-    ({"mode": "everything"}, "mode"),
-    ({"tag_ids": [1]}, "mode"),
     ({"mode": "task-tags"}, "tag_ids"),
     ({"mode": "task-tags", "tag_ids": ["one"]}, "tag_ids"),
     ({"mode": "task-users", "tag_ids": [1]}, "user_ids"),
     ({"mode": "task-all", "user_ids": ["b1"]}, "user_ids"),
+    ({"mode": "task-all", "today": "yesterday"}, "today"),
 ])
-def test_invalid_bodies_are_422_naming_the_field(api_stack: ApiStack, body, field):
+def test_invalid_new_mode_bodies_are_422_naming_the_field(api_stack: ApiStack, body, field):
+    before = api_stack.run_ids()
     response = api_stack.post("/api/v1/tags/trigger", body)
     assert response.status_code == 422
     assert field in {e["loc"][1] for e in response.json()["detail"]}
+    assert api_stack.run_ids() == before
 
 
 def test_unknown_task_is_404(api_stack: ApiStack):
-    response = api_stack.get("/api/v1/tags/tasks/00000000-0000-0000-0000-000000000000/status")
-    assert response.status_code == 404
-    assert "00000000-0000-0000-0000-000000000000" in response.json()["detail"]
+    for path in ("/api/v1/tags/tasks", "/api/v1/tasks"):
+        response = api_stack.get(f"{path}/00000000-0000-0000-0000-000000000000/status")
+        assert response.status_code == 404
+        body = response.json()
+        assert "00000000-0000-0000-0000-000000000000" in body["detail"]
+        assert body | {"detail": None} == {"success": False, "error": "Task not found", "message": "任务不存在",
+                                           "detail": None}
 
 
 def test_available_tags_with_categories(api_stack: ApiStack, seeded):
@@ -94,7 +79,7 @@ def test_trigger_in_each_mode_runs_to_success(api_stack: ApiStack, seeded):
     assert task.status_code == 202, task.text
     task_id = task.json()["task_id"]
     status = api_stack.wait_done(task_id)
-    assert status["status"] == "completed", api_stack.log_tail()
+    assert status["status"] == "completed", log_tail(api_stack.logs)
     assert status["mode"] == "task-all" and status["started_at"] and status["completed_at"]
     assert status["result"]["matched_users"] == 2
     per_tag = {row["tag_id"]: row for row in status["result"]["per_tag"]}
@@ -120,19 +105,27 @@ def test_trigger_in_each_mode_runs_to_success(api_stack: ApiStack, seeded):
     assert api_stack.get(f"/api/v1/tasks/{task_id}/status").json()["status"]["status"] == "completed"
 
 
-def test_webserver_down_is_503_with_its_url(api_stack: ApiStack, tmp_path):
+def test_webserver_or_app_database_down_is_503_with_its_address(api_stack: ApiStack, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
-    env = {**api_stack.env, "YD_UI_URL": dead}
+    dead_db = f"mysql+pymysql://yd:secret@127.0.0.1:{free_port()}/tags"
+    env = {**api_stack.env, "YD_UI_URL": dead, "YD_APP_DB_URL": dead_db}
     proc, url = start_api(env, tmp_path / "api-dead.log")
     try:
         import requests
 
-        response = requests.post(f"{url}/api/v1/tags/trigger", json={"mode": "task-all"},
-                                 headers={"X-API-Key": env["YD_API_KEY"]}, timeout=30)
+        key = {"X-API-Key": env["YD_API_KEY"]}
+        response = requests.post(f"{url}/api/v1/tags/trigger", json={"mode": "task-all"}, headers=key, timeout=30)
         assert response.status_code == 503
         assert dead in response.json()["detail"] and "not reachable" in response.json()["detail"]
-        health = requests.get(f"{url}/health", timeout=30)
-        assert health.status_code == 503 and health.json()["checks"]["webserver"]["ok"] is False
+        # an old caller's body needs the tag list first: the app database is named, its password not
+        response = requests.post(f"{url}/api/v1/tags/trigger", json={"tag_ids": [1]}, headers=key, timeout=60)
+        body = response.json()
+        assert response.status_code == 503 and body["success"] is False
+        assert "app database at mysql+pymysql://yd:***@127.0.0.1" in body["error"] and "secret" not in body["error"]
+        health = requests.get(f"{url}/health", timeout=60)
+        checks = health.json()["checks"]
+        assert health.status_code == 503 and checks["webserver"]["ok"] is False
+        assert checks["app_database"]["ok"] is False
     finally:
         stop_group(proc)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from yd_platform.api.dagster_api import DagsterApi
-from yd_platform.launch import RunLauncher
-from yd_platform.launch.client import CODE_LOCATION, REPOSITORY
 from yd_platform.pms.config import load_pms_config
+from yd_platform.resources.dagster_webserver import CODE_LOCATION, REPOSITORY, RunLauncher
 from yd_platform_tests.api.conftest import ApiStack
+from yd_platform_tests.processes import log_tail
 
 pytestmark = pytest.mark.slow
 PLAIN = "check_task_delay_alerts"                 # hourly, acts on the state at the tick
@@ -67,7 +67,7 @@ def test_trigger_runs_the_service_and_metrics_count_it(api_stack: ApiStack, job_
     data = response.json()["data"]
     assert data["job_id"] == job_id and data["message"] == "任务已触发"
     outcome = RunLauncher(api_stack.dagster_url).wait(data["run_id"], timeout=600)
-    assert outcome.success, api_stack.log_tail()
+    assert outcome.success, log_tail(api_stack.logs)
 
     metrics = {m["job_id"]: m for m in api_stack.get("/api/v1/scheduler/metrics").json()["data"]["metrics"]}
     entry = metrics[job_id]

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from yd_platform.checks.freshness import due_partition, report_freshness
-from yd_platform.pipeline.assets import ods_key
+from yd_platform.datasets.keys import ods_key
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -5,15 +5,13 @@ import dagster as dg
 
 from yd_platform.checks.data import partition_row_count
 from yd_platform.checks.dataset_checks import DATA_CHECKS, build_data_checks, evaluate_partition
+from yd_platform.collect.shops_sensor import sync_shops
+from yd_platform.datasets.keys import merged_key, ods_key
 from yd_platform.definitions import build_definitions
 from yd_platform.merge.merger import merge_partition
-from yd_platform.pipeline.assets import merged_key, ods_key
-from yd_platform.pipeline.shops_sensor import sync_shops
-from yd_platform.resources.core import shop_source_from_env
 from yd_platform.resources.object_store import ObjectStoreResource
-from yd_platform_tests.checks.helpers import put_raw, reviews
-from yd_platform_tests.merge.files import put_raw as put_raw_file
-from yd_platform_tests.merge.files import review_rows, xlsx
+from yd_platform.resources.shops import shop_source_from_env
+from yd_platform_tests.object_files import put_raw, review_rows, reviews, xlsx
 
 EXPECTED = {"rows_nonzero": (True, "ERROR"), "shops_present": (False, "ERROR"), "schema_matches": (False, "ERROR"),
             "keys_unique": (True, "ERROR"), "volume_normal": (False, "WARN")}
@@ -37,7 +35,7 @@ def test_volume_compares_with_the_trailing_seven_partitions(tmp_path, catalog):
     # 09-30 lies outside the seven partitions before 10-08; 10-04 never arrived
     days = {"2025-09-30": 100, **{f"2025-10-0{d}": 10 for d in (1, 2, 3, 5, 6, 7)}, "2025-10-08": 4}
     for day, rows in days.items():
-        put_raw_file(store, ds, day, "shop_a", xlsx(review_rows(day, rows)))
+        put_raw(store, ds, day, "shop_a", xlsx(review_rows(day, rows)))
         merge_partition(store, ds, day)
 
 
@@ -53,13 +51,13 @@ def test_volume_compares_with_the_trailing_seven_partitions(tmp_path, catalog):
     assert evaluate_partition(store, lenient, "merged", "2025-10-08", ["shop_a"], row_count)["volume_normal"].passed
 
 
-def test_alert_rule_runs_on_ods_with_failing_rows_and_sample(yd_home, instance, catalog):
+def test_alert_rule_runs_on_ods_with_failing_rows_and_sample(yd_home, embedded_store, instance, catalog):
     defs = build_definitions(catalog)
     sync_shops(instance, catalog, shop_source_from_env())
     ds = catalog.dataset("pdd", "badscore")
-    put_raw(ds, "2025-10-01", "pdd_flagship", reviews("f", 5, score=1))
-    put_raw(ds, "2025-10-01", "pdd_outlet", reviews("o", 5, score=5))
-    put_raw(ds, "2025-10-01", "pdd_kids", reviews("k", 2, score=1))  # too few reviews to judge
+    put_raw(embedded_store, ds, "2025-10-01", "pdd_flagship", reviews("f", 5, score=1))
+    put_raw(embedded_store, ds, "2025-10-01", "pdd_outlet", reviews("o", 5, score=5))
+    put_raw(embedded_store, ds, "2025-10-01", "pdd_kids", reviews("k", 2, score=1))  # too few reviews to judge
     result = defs.resolve_job_def("pdd__badscore__publish").execute_in_process(
         partition_key="2025-10-01", instance=instance, raise_on_error=False)
     assert result.success

@@ -4,7 +4,7 @@ import pytest
 
 from yd_platform.catalog import Cadence
 from yd_platform.checks.history import previous_key, previous_keys
-from yd_platform.pipeline.partitions import time_partitions
+from yd_platform.datasets.partitions import time_partitions
 
 
 @pytest.mark.parametrize("cadence", list(Cadence))

@@ -2,11 +2,11 @@
 
 import dagster as dg
 
+from yd_platform.collect.shops_sensor import sync_shops
+from yd_platform.datasets.keys import merged_key, ods_key
 from yd_platform.definitions import build_definitions
-from yd_platform.pipeline.assets import merged_key, ods_key
-from yd_platform.pipeline.shops_sensor import sync_shops
-from yd_platform.resources.core import shop_source_from_env
-from yd_platform_tests.checks.helpers import put_raw, reviews
+from yd_platform.resources.shops import shop_source_from_env
+from yd_platform_tests.object_files import put_raw, reviews
 
 SHOPS = ("pdd_flagship", "pdd_outlet", "pdd_kids")
 DAYS = ("2025-10-01", "2025-10-02", "2025-10-03")
@@ -30,7 +30,7 @@ def _key_filter(partition):
     return PartitionKeyFilter(key=partition)
 
 
-def test_range_run_records_every_date_and_blocks_on_the_failed_one(yd_home, instance, catalog):
+def test_range_run_records_every_date_and_blocks_on_the_failed_one(yd_home, embedded_store, instance, catalog):
     defs = build_definitions(catalog)
     sync_shops(instance, catalog, shop_source_from_env())
     ds = catalog.dataset("pdd", "badscore")
@@ -39,7 +39,7 @@ def test_range_run_records_every_date_and_blocks_on_the_failed_one(yd_home, inst
             rows = reviews(shop, 3)
             if day == "2025-10-02" and shop == "pdd_kids":
                 rows += reviews(shop, 1, score=1)  # a duplicate review id
-            put_raw(ds, day, shop, rows)
+            put_raw(embedded_store, ds, day, shop, rows)
 
     result = _publish_range(defs, instance, DAYS[0], DAYS[-1])
     assert not result.success  # the blocking failure of 10-02 stops ods in this run

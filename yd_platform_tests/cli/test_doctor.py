@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 
@@ -73,7 +74,7 @@ def test_stopped_minio_is_fail(yd_home, monkeypatch, closed_port):
     monkeypatch.setenv("YD_MINIO_SECRET_KEY", "minio-s3cret")
     check = doctor.check_object_store()
     assert check.state == doctor.FAIL
-    assert "up -d minio" in check.hint
+    assert "up -d s3" in check.hint
     assert "minio-s3cret" not in check.line()
 
 
@@ -84,20 +85,23 @@ def test_local_object_store_unwritable_is_fail(yd_home):
     assert "YD_HOME" in check.hint
 
 
-def test_stopped_dremio_is_fail(monkeypatch, closed_port):
+def test_stopped_dremio_is_fail(yd_home, monkeypatch, closed_port):
     monkeypatch.setenv("YD_TABLE_ENGINE", "dremio")
     monkeypatch.setenv("YD_DREMIO_URL", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv("YD_DREMIO_USER", "etl")
+    monkeypatch.setenv("YD_DREMIO_PASSWORD", "dremio-s3cret")
     check = doctor.check_table_engine()
     assert check.state == doctor.FAIL
-    assert "dremio" in check.hint
+    assert f"127.0.0.1:{closed_port}" in check.detail and "not reachable" in check.detail
+    assert "up -d dremio" in check.hint
+    assert "dremio-s3cret" not in check.line()
 
 
-def test_duckdb_engine_is_ok(monkeypatch):
-    monkeypatch.delenv("YD_TABLE_ENGINE", raising=False)
+def test_duckdb_engine_is_ok(yd_home):
     assert doctor.check_table_engine().state == doctor.OK
 
 
-def test_stopped_spark_master_is_fail(monkeypatch, closed_port):
+def test_stopped_spark_master_is_fail(yd_home, monkeypatch, closed_port):
     monkeypatch.setenv("YD_SPARK_MASTER", f"spark://127.0.0.1:{closed_port}")
     check = doctor.check_spark()
     assert check.state == doctor.FAIL
@@ -118,10 +122,16 @@ def test_installed_chromium_is_ok():
 
 
 def test_webhooks(monkeypatch):
-    for name in doctor.WEBHOOK_HOSTS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("YD_SMTP_HOST", raising=False)
-    assert doctor.check_webhooks().state == doctor.WARN
+    from yd_platform.outbox.channel_config import SMTP_HOST_VARIABLE, load_outbox_config
+
+    for channel in load_outbox_config().channels.values():
+        for name in (channel.url_env, channel.secret_env, channel.to_env):
+            if name:
+                monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(SMTP_HOST_VARIABLE, raising=False)
+    check = doctor.check_webhooks()
+    assert check.state == doctor.WARN
+    assert "YD_WECOM_WEBHOOK_URL" in check.hint  # alerts.yaml's channels say which variables
 
     monkeypatch.setenv("YD_WECOM_WEBHOOK_URL", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc-secret")
     check = doctor.check_webhooks()
@@ -150,3 +160,73 @@ def test_reachable_mysql_is_ok(mysql_url):
     check = doctor.check_app_db(mysql_url)
     assert check.state == doctor.OK
     assert "reachable" in check.detail
+
+
+def test_deployment_names_every_missing_variable(yd_home, monkeypatch):
+    assert doctor.check_deployment().state == doctor.OK  # the embedded default needs nothing
+    monkeypatch.setenv("YD_DEPLOYMENT", "production")
+    monkeypatch.setenv("YD_MINIO_SECRET_KEY", "minio-s3cret")
+    check = doctor.check_deployment()
+    assert check.state == doctor.FAIL
+    assert "YD_MINIO_ENDPOINT (object store: the S3 endpoint, host:port)" in check.detail
+    assert "YD_PORTAL_URL" in check.detail and "YD_MINIO_SECRET_KEY" not in check.detail
+    assert "docker/.env.example" in check.hint
+    # each resource's own check says what its system lacks, without reaching anything
+    store = doctor.check_object_store()
+    assert store.state == doctor.FAIL and "YD_MINIO_ENDPOINT" in store.detail
+    assert "minio-s3cret" not in store.line()
+
+
+def test_each_check_uses_the_resource_of_the_deployment(yd_home, monkeypatch, closed_port):
+    monkeypatch.setenv("YD_PMS_DB_URL", f"mysql+pymysql://pms:pms-s3cret@127.0.0.1:{closed_port}/pms")
+    pms = doctor.check_pms_db()
+    assert pms.state == doctor.FAIL and f"127.0.0.1:{closed_port}" in pms.detail and "pms-s3cret" not in pms.line()
+    monkeypatch.setenv("YD_METABASE_URL", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv("YD_METABASE_API_KEY", "mb-key")
+    metabase = doctor.check_metabase()
+    assert metabase.state == doctor.FAIL and "unreachable" in metabase.detail and "mb-key" not in metabase.line()
+    monkeypatch.setenv("YD_UI_URL", f"http://127.0.0.1:{closed_port}")
+    assert doctor.check_webserver().state == doctor.WARN  # embedded: start it with yd-platform up
+    assert doctor.check_shop_source().state == doctor.OK  # the catalog's shops
+
+
+def test_json_gives_each_check_and_fails_with_the_exit_status(yd_home, monkeypatch, closed_port, capsys):
+    monkeypatch.setenv("YD_APP_DB_URL", f"mysql+pymysql://root:db-s3cret@127.0.0.1:{closed_port}/yd_app")
+    code = cli.main(["doctor", "--only", "app-db", "table-engine", "--json"])
+    out = capsys.readouterr().out
+    answer = json.loads(out)
+    assert code == 1 and answer["ok"] is False
+    app_db, engine = answer["checks"]
+    assert set(app_db) == {"name", "ok", "state", "detail", "fix"}
+    assert (app_db["name"], app_db["ok"], app_db["state"]) == ("app database", False, "FAIL")
+    assert f"127.0.0.1:{closed_port}" in app_db["detail"] and "up -d mysql" in app_db["fix"]
+    assert (engine["name"], engine["ok"], engine["state"], engine["fix"]) == ("table engine", True, "OK", None)
+    assert "db-s3cret" not in out
+
+    monkeypatch.delenv("YD_APP_DB_URL")
+    assert cli.main(["doctor", "--only", "app-db", "table-engine", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+def test_a_warning_is_ok_for_the_exit_status(yd_home, monkeypatch, closed_port, capsys):
+    monkeypatch.setenv("YD_UI_URL", f"http://127.0.0.1:{closed_port}")
+    assert cli.main(["doctor", "--only", "webserver", "--json"]) == 0
+    [check] = json.loads(capsys.readouterr().out)["checks"]
+    assert (check["state"], check["ok"]) == ("WARN", True) and "yd-platform up" in check["fix"]
+
+
+def test_embedded_instance_is_looked_at_never_created(yd_home, monkeypatch):
+    """A fresh embedded install: DAGSTER_HOME unset, nothing under YD_HOME yet. Doctor says
+    where the instance will be and writes nothing (opening a folder without dagster.yaml
+    would make Dagster warn and fall back to its defaults)."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    check = doctor.check_dagster_instance()
+    assert check.state == doctor.OK and str(yd_home / "dagster_home") in check.detail
+    assert not (yd_home / "dagster_home").exists()
+
+    from yd_platform.cli.instance_home import instance_home
+
+    instance_home()  # what up/run/status do first
+    monkeypatch.delenv("DAGSTER_HOME")
+    check = doctor.check_dagster_instance()
+    assert check.state == doctor.OK and "SqliteRunStorage, 0 runs" in check.detail

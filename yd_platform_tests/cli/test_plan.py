@@ -1,14 +1,15 @@
 """`yd-platform plan` must say exactly what the schedules request."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from yd_platform.cli.main import main
+from yd_platform.collect.shops_sensor import sync_shops
 from yd_platform.definitions import build_definitions
-from yd_platform.pipeline.shops_sensor import sync_shops
+from yd_platform.deployment_resources import resources_for
 from yd_platform.resources.shops import ShopSourceResource
 
 
@@ -55,7 +56,8 @@ def test_plan_agrees_with_schedule_ticks(yd_home, capsys, catalog):
             hour, minute = int(ds.cron.split()[1]), int(ds.cron.split()[0])
             when = datetime(2025, 11, 1, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
             with dg.build_schedule_context(
-                instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+                instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def(),
+                resources=resources_for(),
             ) as ctx:
                 requests = schedule.evaluate_tick(ctx).run_requests
             assert sorted(r.partition_key for r in requests) == sorted(
@@ -68,12 +70,27 @@ def test_bad_arguments_are_reported(yd_home, capsys):
 
 
 def test_today_is_the_shanghai_date(yd_home, capsys, catalog):
-    from datetime import date, timezone
+    from datetime import date
 
     from yd_platform.pipeline.plan import platform_today
 
     # 17:00 UTC on 10-01 is 01:00 on 10-02 in Shanghai: day T is 10-02
-    assert platform_today(catalog, datetime(2025, 10, 1, 17, 0, tzinfo=timezone.utc)) == date(2025, 10, 2)
+    assert platform_today(catalog, datetime(2025, 10, 1, 17, 0, tzinfo=UTC)) == date(2025, 10, 2)
     shanghai_today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
     assert main(["plan", "--schedule", "daily"]) == 0
     assert f"Plan for T = {shanghai_today}" in capsys.readouterr().out
+
+
+def test_each_request_carries_its_tick(yd_home, capsys):
+    """The tick is when the dataset's schedule fires that day, with the timezone's offset."""
+    lines = _plan_lines(capsys, "--schedule", "daily", "--date", "2025-10-02", "--platforms", "pdd", "erp")
+    ticks = {(r["platform"], r["dataset"]): r["tick"] for r in lines}
+    assert ticks[("pdd", "badscore")] == "2025-10-02T08:30:00+08:00"
+    assert ticks[("pdd", "quality")] == "2025-10-02T08:00:00+08:00"
+    assert ticks[("erp", "goodscount")] == "2025-10-02T07:00:00+08:00"
+    assert all(datetime.fromisoformat(t).utcoffset().total_seconds() == 8 * 3600 for t in ticks.values())
+
+    assert main(["plan", "--schedule", "daily", "--date", "2025-10-02", "--platforms", "pdd", "erp"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split()[:3] == ["tick", "dataset", "name"]
+    assert [line.split()[:2] for line in table[2:4]] == [["07:00", "erp/goodscount"], ["07:00", "erp/goodsbom"]]

@@ -1,5 +1,6 @@
 """Collectors through real Chromium against the demo portal, run as Dagster jobs:
-logins and sessions, challenges, retries, bad files, locks and slots, secrets.
+logins and sessions, challenges, retries, bad files, secrets (the pools that keep
+accounts and platforms to their limits: instance/test_pools).
 
 One portal serves the session (conftest); each test gets its own YD_HOME (sessions,
 object store) and resets the portal's switches and counters. Chromium is launched
@@ -14,9 +15,6 @@ import json
 import os
 import re
 import stat
-import subprocess
-import sys
-import threading
 import traceback
 import uuid
 from datetime import date
@@ -29,18 +27,19 @@ import pytest
 from yd_platform.catalog.periods import period_for_tick
 from yd_platform.collect.browser import in_browser_thread, thread_browser
 from yd_platform.collect.errors import PermanentError, SessionExpired, TransientError
-from yd_platform.collect.framework import unix_bounds
-from yd_platform.collect.framework import CollectJob
+from yd_platform.collect.framework import CollectJob, unix_bounds
 from yd_platform.collect.manual_login import manual_login
-from yd_platform.collect.registry import collector_class
+from yd_platform.collect.platforms import collector_class
 from yd_platform.collect.sessions import session_file
-from yd_platform.collect.settings import collector_from_env
+from yd_platform.collect.shops_sensor import sync_shops
+from yd_platform.datasets.partitions import raw_partition_key
 from yd_platform.definitions import build_definitions
 from yd_platform.demo.portal_state import DEMO_PASSWORD
+from yd_platform.instance.pools import account_pool, pool_use
 from yd_platform.pipeline.jobs import collect_job_name
-from yd_platform.pipeline.partitions import raw_partition_key
-from yd_platform.pipeline.shops_sensor import sync_shops
-from yd_platform.resources.core import object_store_from_env, shop_source_from_env
+from yd_platform.resources.merchant_backends import collector_from_env
+from yd_platform.resources.object_store import object_store_from_env
+from yd_platform.resources.shops import shop_source_from_env
 from yd_platform_tests.collect.helpers import expected_rows
 
 pytestmark = pytest.mark.slow
@@ -164,48 +163,6 @@ def test_bad_files_fail_and_are_never_stored(run, demo, switch, reason):
     assert store.list("raw/") == []
 
 
-def _collect_together(jobs, **collector_args) -> list:
-    """Collect `jobs` at once, one thread each; returns the results (fails on any error)."""
-    settings = collector_from_env()
-    results, errors = [], []
-
-    def collect(job):
-        try:
-            results.append(collector_class(job.ds.collector)(settings, **collector_args).collect(job))
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=collect, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and len(results) == len(jobs)
-    return results
-
-
-def _spans(demo, by: str, **match) -> list[tuple[float, float]]:
-    """(first request starts, last request ends) per `by` value (an API path, an
-    account) of the API calls the portal served, in time order."""
-    spans: dict[str, list[float]] = {}
-    for a in demo.state.stats()["activity"]:
-        if all(a[k] == v for k, v in match.items()):
-            span = spans.setdefault(a[by], [a["start"], a["end"]])
-            span[0], span[1] = min(span[0], a["start"]), max(span[1], a["end"])
-    return sorted(tuple(s) for s in spans.values())
-
-
-def test_two_collections_for_one_account_do_not_overlap(demo, catalog):
-    demo.state.faults.slow_seconds = 0.4
-    jobs = [CollectJob(catalog.dataset("pdd", code), period_for_tick(catalog.dataset("pdd", code), TICK),
-                       "pdd_flagship", "pdd_acc_01") for code in ("badscore", "quality")]
-    _collect_together(jobs)
-    spans = _spans(demo, "path", account="pdd_acc_01")
-    assert len(spans) == 2
-    assert spans[0][1] <= spans[1][0], spans
-    assert demo.state.stats()["logins"] == {"pdd:pdd_acc_01": 1}  # the second one reused the session
-
-
 def test_slow_back_end_times_out_and_is_retried_then_fails(run, demo, monkeypatch):
     monkeypatch.setenv("YD_COLLECT_TIMEOUT_SECONDS", "0.5")
     demo.state.faults.slow_seconds = 1.5
@@ -231,67 +188,10 @@ def test_crashed_browser_is_relaunched(run, demo):
     assert browsers
     for proc in browsers:
         proc.kill()
-    psutil.wait_procs(browsers, timeout=10)
+    psutil.wait_procs(browsers, timeout=120)
     result, store, key = run("jd", "store_inventory", "jd_selfrun")
     assert result.success
     assert store.exists(f"raw/jd/store_inventory/{key}/jd_selfrun.xlsx")
-
-
-def _warm_browsers(count: int) -> None:
-    """Keep `count` browser workers busy at once, so that each has its Chromium running."""
-    executable = collector_from_env().executable_path
-    together = threading.Barrier(count)
-    threads = [threading.Thread(target=in_browser_thread,
-                                args=(lambda: (thread_browser(executable), together.wait(timeout=120)),))
-               for _ in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-
-def test_platform_slots_limit_collections_across_accounts(demo, catalog):
-    demo.state.faults.slow_seconds = 0.8
-    ds = catalog.dataset("pdd", "kpi_days")
-    jobs = [CollectJob(ds, period_for_tick(ds, TICK), shop, account)
-            for shop, account in (("pdd_flagship", "pdd_acc_01"), ("pdd_outlet", "pdd_acc_02"))]
-    _collect_together(jobs, max_parallel=1)
-    one_at_a_time = _spans(demo, "account")
-    assert len(one_at_a_time) == 2 and one_at_a_time[0][1] <= one_at_a_time[1][0], one_at_a_time
-
-    demo.state.reset()
-    _warm_browsers(2)  # a second Chromium ready, so that starting it is not what is measured
-    demo.state.faults.slow_seconds = 4.0
-    _collect_together(jobs, max_parallel=2)
-    together = _spans(demo, "account")
-    assert len(together) == 2 and together[1][0] < together[0][1], together  # two slots: in parallel
-
-
-COLLECT_IN_A_PROCESS = """
-import sys
-from datetime import date
-from yd_platform.catalog import load_catalog
-from yd_platform.catalog.periods import period_for_tick
-from yd_platform.collect.framework import CollectJob
-from yd_platform.collect.registry import collector_class
-from yd_platform.collect.settings import collector_from_env
-ds = load_catalog().dataset("pdd", sys.argv[1])
-job = CollectJob(ds, period_for_tick(ds, date.fromisoformat(sys.argv[2])), "pdd_flagship", "pdd_acc_01")
-collector_class("pdd")(collector_from_env()).collect(job)
-"""
-
-
-def test_two_run_processes_for_one_account_do_not_overlap(demo):
-    """Runs are separate processes: the account lock must hold across them."""
-    demo.state.faults.slow_seconds = 0.4
-    procs = [subprocess.Popen([sys.executable, "-c", COLLECT_IN_A_PROCESS, code, TICK.isoformat()],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for code in ("badscore", "quality")]
-    outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
-    spans = _spans(demo, "path", account="pdd_acc_01")
-    assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans
-    assert demo.state.stats()["logins"] == {"pdd:pdd_acc_01": 1}  # the second process reused the session
 
 
 def test_runs_are_not_retried_when_a_person_must_act(run, demo):
@@ -411,28 +311,38 @@ def _person_at_the_login_page(platform: str, account: str):
     return act
 
 
-def test_manual_login_lets_collections_past_a_captcha(run, demo):
+def test_manual_login_lets_collections_past_a_captcha(run, demo, instance):
     demo.state.faults.captcha = True
     blocked, _, _ = run("tm", "kpi_self", "tm_home")
     assert not blocked.success
     assert "yd-platform login tm tm_acc_02" in _failure(blocked)[0]
 
-    path = manual_login("tm", "tm_acc_02", collector_from_env(), wait_seconds=20, headless=True,
-                        operator=_person_at_the_login_page("tm", "tm_acc_02"))
+    pool, person, holders = account_pool("tm", "tm_acc_02"), _person_at_the_login_page("tm", "tm_acc_02"), []
+
+    def operator(page):
+        holders.append(pool_use(instance, pool).holders)  # the account is the login's meanwhile
+        person(page)
+
+    path = manual_login("tm", "tm_acc_02", collector_from_env(), wait_seconds=300, headless=True,
+                        operator=operator, instance=instance)
     assert path == session_file("tm", "tm_acc_02") and stat.S_IMODE(path.stat().st_mode) == 0o600
+    [[holder]] = holders
+    assert holder.startswith("yd-platform login tm tm_acc_02"), holder
+    assert not pool_use(instance, pool).holders  # given back
     result, store, key = run("tm", "kpi_self", "tm_home")  # the captcha is still on
     assert result.success and _materialization(result)["logins"] == 0
     assert store.exists(f"raw/tm/kpi_self/{key}/tm_home.xlsx")
     assert demo.state.stats()["logins"] == {"tm:tm_acc_02": 1}  # the one by hand
 
 
-def test_manual_login_gives_up_when_nobody_logs_in(demo):
+def test_manual_login_gives_up_when_nobody_logs_in(demo, instance):
     with pytest.raises(PermanentError, match="no login on .* within 1s"):
-        manual_login("jd", "jd_acc_01", collector_from_env(), wait_seconds=1, headless=True)
+        manual_login("jd", "jd_acc_01", collector_from_env(), wait_seconds=1, headless=True, instance=instance)
     assert not session_file("jd", "jd_acc_01").exists()
+    assert not pool_use(instance, account_pool("jd", "jd_acc_01")).holders  # given back after a failure too
 
 
-def test_a_saved_login_by_hand_is_what_pdd_collections_run_on(run, demo, monkeypatch):
+def test_a_saved_login_by_hand_is_what_pdd_collections_run_on(run, demo, instance, monkeypatch):
     """Pinduoduo has no automated login: without the demo password a collection stops for
     a person; after `yd-platform login` it runs on the saved session."""
     monkeypatch.setenv("YD_PORTAL_DEMO", "0")
@@ -447,7 +357,8 @@ def test_a_saved_login_by_hand_is_what_pdd_collections_run_on(run, demo, monkeyp
         page.fill("#password", DEMO_PASSWORD)
         page.click("#login")
 
-    manual_login("pdd", "pdd_acc_03", collector_from_env(), wait_seconds=20, headless=True, operator=person)
+    manual_login("pdd", "pdd_acc_03", collector_from_env(), wait_seconds=300, headless=True, operator=person,
+                 instance=instance)
     result, store, key = run("pdd", "kpi_days", "pdd_kids")
     assert result.success and _materialization(result)["logins"] == 0
     assert store.exists(f"raw/pdd/kpi_days/{key}/pdd_kids.xlsx")

@@ -18,10 +18,10 @@ import pytest
 from yd_platform.catalog.periods import period_for_tick
 from yd_platform.collect.errors import ManualLoginNeeded, PermanentError
 from yd_platform.collect.framework import CollectJob
+from yd_platform.collect.platforms import collector_class
 from yd_platform.collect.platforms.answers import AnswerShapeError
-from yd_platform.collect.registry import collector_class
-from yd_platform.collect.settings import collector_from_env
 from yd_platform.demo import data
+from yd_platform.resources.merchant_backends import collector_from_env
 from yd_platform_tests.collect.helpers import expected_rows, read_rows
 
 pytestmark = pytest.mark.slow
@@ -220,8 +220,10 @@ def test_reports_the_collector_writes_merge_and_publish(demo, catalog, tmp_path,
     """The xlsx written from JSON lists fits its catalog columns (types, keys) all the way
     to the ODS table."""
     from yd_platform.resources.object_store import LocalObjectStore, ObjectStoreResource
-    from yd_platform.tables.engine import TableEngineResource
-    from yd_platform_tests.merge.files import materialization, publish, put_raw
+    from yd_platform.resources.table_engine import TableEngineResource
+    from yd_platform_tests.dagster_events import materialization
+    from yd_platform_tests.dataset_assets import publish
+    from yd_platform_tests.object_files import put_raw
 
     resources = {"object_store": ObjectStoreResource(backend="local", root=str(tmp_path)),
                  "table_engine": TableEngineResource(engine="duckdb")}
@@ -230,4 +232,4 @@ def test_reports_the_collector_writes_merge_and_publish(demo, catalog, tmp_path,
         put_raw(LocalObjectStore(tmp_path), job.ds, job.period.key, job.shop, collect(job).data)
         result = publish(catalog.dataset(platform, code), job.period.key, resources, instance)
         assert result.success, f"{platform}/{code} did not merge and publish"
-        assert materialization(result, "ods", job.ds).metadata["dagster/row_count"].value == expected_rows(job)
+        assert materialization(result, "ods")["dagster/row_count"] == expected_rows(job)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from yd_platform.collect.registry import collector_class
-from yd_platform.collect.settings import CollectorResource
+from yd_platform.collect.platforms import collector_class
+from yd_platform.resources.merchant_backends import CollectorResource
 
 
 @pytest.mark.parametrize("platform, path, host, real", [

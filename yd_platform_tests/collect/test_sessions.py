@@ -1,17 +1,16 @@
-"""Saved sessions are private files; the account lock lets one collection in at a time,
-platform slots as many as configured."""
+"""Saved sessions are private files; credentials and settings come from the environment;
+collect steps are retried by Dagster and wait in their platform's pool (who holds which
+pool, and who waits: instance/test_pools)."""
 
 import stat
-import threading
-import time
 
 import dagster as dg
 import pytest
 
-from yd_platform.collect.errors import TransientError
-from yd_platform.collect.sessions import account_lock, load_session, platform_slot, save_session, session_file
-from yd_platform.collect.settings import collector_from_env, credential_var, credentials
-from yd_platform.pipeline.assets import build_dataset_assets
+from yd_platform.collect.credentials import credential_var, credentials
+from yd_platform.collect.sessions import load_session, save_session, session_file
+from yd_platform.resources.merchant_backends import collector_from_env
+from yd_platform_tests.dataset_assets import dataset_assets
 
 
 def test_session_file_is_owner_only_and_round_trips(yd_home):
@@ -23,32 +22,6 @@ def test_session_file_is_owner_only_and_round_trips(yd_home):
     assert load_session("pdd", "pdd_acc_01") == state
     path.write_text("{broken")
     assert load_session("pdd", "pdd_acc_01") is None
-
-
-def test_account_lock_excludes_other_threads(yd_home):
-    inside, overlaps = [], []
-
-    def work():
-        with account_lock("jd", "jd_acc_01", wait_seconds=30):
-            if inside:
-                overlaps.append(True)
-            inside.append(1)
-            time.sleep(0.2)
-            inside.pop()
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert overlaps == []
-
-    with account_lock("jd", "jd_acc_01", wait_seconds=5):
-        with pytest.raises(TransientError, match="busy"):
-            with account_lock("jd", "jd_acc_01", wait_seconds=0.3):
-                pass
-        with account_lock("jd", "jd_acc_02", wait_seconds=0.3):
-            pass  # another account is not blocked
 
 
 def test_credentials_from_env_or_demo_default(monkeypatch):
@@ -78,24 +51,10 @@ def test_settings_from_env(monkeypatch):
         collector_from_env()
 
 
-def test_platform_slots_let_in_as_many_as_configured(yd_home):
-    with platform_slot("pdd", 2, wait_seconds=1) as first, platform_slot("pdd", 2, wait_seconds=1) as second:
-        assert first != second
-        with pytest.raises(TransientError, match="all 2 pdd collection slots are busy"):
-            with platform_slot("pdd", 2, wait_seconds=0.3):
-                pass
-        with platform_slot("jd", 1, wait_seconds=0.3):
-            pass  # another platform has its own slots
-    with platform_slot("pdd", 2, wait_seconds=0.3):
-        pass  # freed again
-    with platform_slot("pdd", 0, wait_seconds=0) as unlimited:
-        assert unlimited is None
-
-
 def test_collect_steps_retry_through_dagster_with_backoff_and_jitter(catalog, monkeypatch):
     monkeypatch.setenv("YD_COLLECT_ATTEMPTS", "4")
     monkeypatch.setenv("YD_COLLECT_BACKOFF_SECONDS", "2")
-    [raw, _, _] = build_dataset_assets(catalog.dataset("pdd", "badscore"))
+    [raw, _, _] = dataset_assets(catalog.dataset("pdd", "badscore"))
     policy = raw.op.retry_policy
     assert (policy.max_retries, policy.delay) == (3, 2.0)
     assert policy.backoff is dg.Backoff.EXPONENTIAL and policy.jitter is dg.Jitter.PLUS_MINUS

@@ -6,18 +6,12 @@ production aliases.
 
 import pytest
 
-from yd_platform.catalog import load_catalog
 from yd_platform.collect.errors import BadReportFile, PermanentError
 from yd_platform.collect.verify import looks_like_json, verify_report
 from yd_platform.demo.data import report_rows, report_xlsx
 from yd_platform.merge.merger import merge_partition
 from yd_platform.resources.object_store import LocalObjectStore
-from yd_platform_tests.merge.files import MERGE_CATALOG, put_raw, xlsx
-
-
-@pytest.fixture
-def merge_catalog():
-    return load_catalog(MERGE_CATALOG)
+from yd_platform_tests.object_files import put_raw, xlsx
 
 
 @pytest.fixture

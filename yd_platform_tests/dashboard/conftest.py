@@ -10,8 +10,9 @@ import dagster as dg
 import pytest
 
 from yd_platform.incentives.config import load_incentives_config
-from yd_platform_tests.incentives.helpers import REWARD_ASSETS, run
-from yd_platform_tests.incentives.servers import WeComRobot
+from yd_platform_tests.clock import Clock
+from yd_platform_tests.incentives.helpers import REWARD_ASSETS, Runs, robots
+from yd_platform_tests.robots import FakeRobot
 
 SENT_PARTITIONS = ["BJ|2025-04", "BJ|2025-05"]
 PENDING_PARTITION = "SH|2025-04"
@@ -25,13 +26,14 @@ def seeded_home(tmp_path_factory) -> tuple[Path, str]:
     cfg = load_incentives_config()
     cfg = cfg.model_copy(update={"notices": cfg.notices.model_copy(
         update={"url_env": "YD_TEST_DASHBOARD_ROBOT", "send_interval_seconds": 0})})
-    with WeComRobot() as robot, dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as mp:
+    with FakeRobot() as robot, dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as mp:
         mp.setenv("YD_HOME", str(home))
-        mp.setenv("YD_TEST_DASHBOARD_ROBOT", robot.url)
+        runs = Runs(instance, home, db_url, robots({"YD_TEST_DASHBOARD_ROBOT": robot.webhook()}), Clock())
         for partition in SENT_PARTITIONS:
-            assert run(cfg, REWARD_ASSETS, partition, instance, home, db_url).success
-        robot.mode = "45009"
-        assert run(cfg, REWARD_ASSETS, PENDING_PARTITION, instance, home, db_url).success
+            assert runs.run(cfg, REWARD_ASSETS, partition).success
+            runs.clock.advance(61)  # the robot's next minute
+        robot.answer = (200, 45009)
+        assert runs.run(cfg, REWARD_ASSETS, PENDING_PARTITION).success
         for day in DAYS:
-            assert run(cfg, ("sla_violations",), day, instance, home, db_url).success
+            assert runs.run(cfg, ("sla_violations",), day).success
     return home, db_url

@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from yd_platform_tests.processes import free_port, start_group, stop_group, wait_http
+from yd_platform_tests.artifacts import artifacts_folder
+from yd_platform_tests.processes import EVENT_DEADLINE_SECONDS, free_port, start_group, stop_group, wait_http
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
-
-
-def artifacts() -> Path:
-    folder = Path(os.environ.get("YD_TEST_ARTIFACTS") or REPO / ".tmp-artifacts") / "dashboard"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -34,24 +26,20 @@ def dashboard_url(seeded_home, tmp_path_factory):
     proc = start_group([str(cli), "dashboard", "--port", str(port)], env,
                        tmp_path_factory.mktemp("dashboard_log") / "dashboard.log")
     try:
-        wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=120)
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc)
         yield f"http://127.0.0.1:{port}/"
     finally:
         stop_group(proc)
 
 
 @pytest.fixture(scope="module")
-def page(dashboard_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1500, "height": 2400}, locale="zh-CN")
-        tab = context.new_page()
-        tab.set_default_timeout(90_000)
-        tab.goto(dashboard_url)
-        yield tab
-        browser.close()
+def page(chromium_browser, dashboard_url):
+    context = chromium_browser.new_context(viewport={"width": 1500, "height": 2400}, locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(EVENT_DEADLINE_SECONDS * 1000)
+    tab.goto(dashboard_url)
+    yield tab
+    context.close()
 
 
 def _metric(page, label: str) -> str:
@@ -64,6 +52,19 @@ def _choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option).click()
 
 
+# Streamlit marks what a rerun is about to replace `data-stale="true"` and shows its status
+# widget while the script runs; vega-embed draws each chart into a canvas or an svg.
+DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-stale="true"]')
+    && [...document.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]')]
+       .every(chart => chart.querySelector('canvas, svg'))"""
+
+
+def wait_until_drawn(page) -> None:
+    """Wait until the script's last run is on the page and every chart is drawn."""
+    page.wait_for_function(DRAWN)
+
+
 def test_page_loads_with_every_section(page):
     page.get_by_role("heading", name="销售激励看板").wait_for()
     page.locator('[data-testid="stMetric"]', has_text="签约单数").wait_for()
@@ -72,7 +73,8 @@ def test_page_loads_with_every_section(page):
         page.get_by_role("heading", name=heading).wait_for()
     page.locator('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]').first.wait_for()
     assert int(_metric(page, "通知已发送")) > 0 and int(_metric(page, "通知待发送")) > 0
-    page.screenshot(path=str(artifacts() / "dashboard_all.png"), full_page=True)
+    wait_until_drawn(page)
+    page.screenshot(path=str(artifacts_folder("dashboard") / "dashboard_all.png"), full_page=True)
 
 
 def test_city_filter_changes_the_numbers(page):
@@ -85,7 +87,7 @@ def test_city_filter_changes_the_numbers(page):
     after = (_metric(page, "签约单数"), _metric(page, "通知已发送"))
     assert before == ("108", before[1]) and after == ("36", "0")
     assert int(_metric(page, "通知待发送")) > 0
-    page.wait_for_timeout(1500)  # let the charts redraw before the picture
-    shot = artifacts() / "dashboard_shanghai.png"
+    wait_until_drawn(page)  # the charts redrawn for the picture
+    shot = artifacts_folder("dashboard") / "dashboard_shanghai.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes().startswith(b"\x89PNG")

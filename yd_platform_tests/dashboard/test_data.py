@@ -1,5 +1,5 @@
 """The dashboard's figures against what the incentive assets wrote, counted independently
-from the parquet files and the notice ledger."""
+from the parquet files and the award notices in the outbox."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from yd_platform.dashboard import data as d
-from yd_platform.incentives import ledger
+from yd_platform.outbox.tables import messages
 from yd_platform.resources.app_db import engine_for
 from yd_platform.resources.object_store import LocalObjectStore
 from yd_platform_tests.dashboard.conftest import DAYS
@@ -28,13 +28,13 @@ def test_figures_match_the_assets_output(seeded_home):
     awards = _parquet(home, "incentives/rewards/month=*/city=*/awards.parquet")
     contracts = _parquet(home, "incentives/contracts/month=*/city=*/contracts.parquet")
     with engine_for(db_url).connect() as conn:
-        status = dict(conn.execute(sa.select(ledger.notices.c.status, sa.func.count())
-                                   .where(ledger.notices.c.kind == "reward").group_by(ledger.notices.c.status)).all())
+        status = dict(conn.execute(sa.select(messages.c.status, sa.func.count())
+                                   .where(messages.c.kind == "reward").group_by(messages.c.status)).all())
     figures = d.key_figures(data)
     assert figures["contracts"] == len(contracts) == 108
     assert figures["awards"] == len(awards) and figures["reward_yuan"] == awards["reward"].sum() > 0
-    assert figures["notices_sent"] == status[ledger.SENT] > 0
-    assert figures["notices_pending"] == status[ledger.PENDING] > 0
+    assert figures["notices_sent"] == status["sent"] > 0
+    assert figures["notices_pending"] == status["queued"] > 0
     assert figures["violations"] == len(_parquet(home, "incentives/sla_violations/dt=*/violations.parquet"))
     assert data.cities() == ["BJ", "SH"] and data.months() == ["2025-05", "2025-04"]
     assert sorted(data.violations["day"].unique()) == sorted(d for d in DAYS if d in set(data.violations["day"]))
@@ -63,7 +63,7 @@ def test_standings_add_up_to_the_awards(seeded_home):
     top = table.iloc[0]
     assert top["奖励金额(元)"] == awards.groupby("person")["reward"].sum().max()
     notices = d.notices_by_status(data)
-    assert list(notices.columns) == ["城市", "月份", "已发送", "待发送", "发送中(未确认)", "失败", "未配置机器人"]
+    assert list(notices.columns) == ["城市", "月份", "已发送", "待发送", "发送中(未确认)", "失败", "未配置机器人", "影子模式暂扣"]
     assert d.violations_per_day(data).sum().sum() == len(data.violations)
 
 

@@ -13,14 +13,15 @@ import pytest
 from yd_platform.catalog.periods import period_for_tick
 from yd_platform.collect.embedded import start_portal_process
 from yd_platform.collect.framework import CollectJob
-from yd_platform.collect.registry import collector_class
-from yd_platform.collect.settings import collector_from_env
+from yd_platform.collect.platforms import collector_class
+from yd_platform.resources.merchant_backends import collector_from_env
+from yd_platform_tests.processes import EVENT_DEADLINE_SECONDS, stop
 
 pytestmark = pytest.mark.slow
 
 
 def _stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_admin/stats", timeout=5) as resp:
+    with urllib.request.urlopen(f"{url}/_admin/stats", timeout=60) as resp:
         return json.loads(resp.read())
 
 
@@ -38,14 +39,13 @@ def test_session_survives_a_portal_restart(yd_home, monkeypatch, catalog):
 
     logins = []
     for _ in range(2):
-        proc = start_portal_process()
+        proc = start_portal_process(timeout=EVENT_DEADLINE_SECONDS)
         try:
             url = os.environ["YD_PORTAL_URL"]
             assert os.environ["YD_PORTAL_DEMO"] == "1"
             _collect_once(catalog)
             logins.append(_stats(url)["logins"])
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
             del os.environ["YD_PORTAL_URL"]
     assert logins == [{"erp:erp_acc_01": 1}, {}]  # the second portal accepted the saved session

@@ -2,14 +2,15 @@
 
 The instance uses the repository's docker/dagster.yaml (MySQL storage, queued runs,
 pools, compute logs in S3) with every connection detail passed as environment variables,
-exactly as docker compose does; moto's S3 server stands in for MinIO.
+exactly as docker compose does; moto's S3 server (fixture `s3_server`, a bucket of the
+test's own) stands in for MinIO.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +19,21 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from yd_platform_tests.processes import free_port, start_group, stop_group, wait_http
+from yd_platform_tests.processes import (
+    EVENT_DEADLINE_SECONDS,
+    REPO,
+    VENV_BIN,
+    free_port,
+    log_tail,
+    start_daemon,
+    start_webserver,
+    stop_group,
+    wait_http,
+    wait_until,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(os.sys.executable).parent
-BUCKET = "warehouse"
 # Variables of the embedded default and of other production parts that must not leak in.
 CLEARED = ("YD_OBJECT_STORE", "YD_TABLE_ENGINE", "YD_APP_DB_URL", "YD_SHOPS_SOURCE", "YD_CATALOG")
-
 
 
 @dataclass
@@ -36,20 +44,14 @@ class Deployment:
     s3_endpoint: str
     logs: Path
 
-    def dagster(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    def dagster(self, *args: str, timeout: float = EVENT_DEADLINE_SECONDS) -> subprocess.CompletedProcess:
         return subprocess.run([str(VENV_BIN / "dagster"), *args], cwd=REPO, env=self.env,
                               capture_output=True, text=True, timeout=timeout)
 
-    def wait_for_run(self, instance, run_id: str, timeout: float = 600):
+    def wait_for_run(self, instance, run_id: str, timeout: float = EVENT_DEADLINE_SECONDS):
         """The run once it finished; fails the test (with the logs' tails) when it does not."""
-        deadline = time.monotonic() + timeout
-        while True:
-            run = instance.get_run_by_id(run_id)
-            if run.is_finished:
-                return run
-            if time.monotonic() > deadline:
-                pytest.fail(f"run {run_id} still {run.status.value} after {timeout:.0f}s\n{self.log_tail()}")
-            time.sleep(2)
+        return wait_until(lambda: (run := instance.get_run_by_id(run_id)).is_finished and run,
+                          f"run {run_id} finishing", timeout, interval=2, details=lambda: log_tail(self.logs, 4000))
 
     @staticmethod
     def run_failure(instance, run_id: str) -> str:
@@ -57,24 +59,6 @@ class Deployment:
         return "\n".join(f"{e.dagster_event.event_type_value}: {e.dagster_event.message or e.user_message}"
                          for e in instance.all_logs(run_id) if e.is_dagster_event and e.dagster_event.is_failure)
 
-    def log_tail(self) -> str:
-        parts = []
-        for path in sorted(self.logs.glob("*.log")):
-            parts.append(f"--- {path.name}\n" + path.read_text(errors="replace")[-4000:])
-        return "\n".join(parts)
-
-
-@pytest.fixture
-def s3_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -83,6 +67,7 @@ def production_env(tmp_path, mysql_url, s3_server, monkeypatch) -> dict[str, str
     import boto3
 
     db = sa.engine.make_url(mysql_url)
+    s3_endpoint, bucket = f"http://{s3_server}", f"warehouse-{uuid.uuid4().hex[:8]}"
     home = tmp_path / "dagster_home"
     home.mkdir()
     # docker/dagster.yaml as it is, except that runs start as local processes: there is no
@@ -99,8 +84,8 @@ def production_env(tmp_path, mysql_url, s3_server, monkeypatch) -> dict[str, str
         "DAGSTER_MYSQL_USER": db.username or "root",
         "DAGSTER_MYSQL_PASSWORD": db.password or "",
         "DAGSTER_MYSQL_DB": db.database,
-        "YD_MINIO_BUCKET": BUCKET,
-        "DAGSTER_COMPUTE_LOGS_ENDPOINT_URL": s3_server,
+        "YD_MINIO_BUCKET": bucket,
+        "DAGSTER_COMPUTE_LOGS_ENDPOINT_URL": s3_endpoint,
         "AWS_ACCESS_KEY_ID": "yd-test",
         "AWS_SECRET_ACCESS_KEY": "yd-test-secret",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -110,7 +95,7 @@ def production_env(tmp_path, mysql_url, s3_server, monkeypatch) -> dict[str, str
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=BUCKET)
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
     return values
 
 
@@ -123,22 +108,19 @@ def deployment(tmp_path, production_env) -> Iterator[Deployment]:
     logs.mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    workspace = str(REPO / "workspace.yaml")
     # as the compose stack's dagster-init does before the webserver and daemon start
     prepared = subprocess.run([str(VENV_BIN / "yd-platform"), "prepare-instance"], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=EVENT_DEADLINE_SECONDS)
     assert prepared.returncode == 0, prepared.stdout + prepared.stderr
-    webserver = start_group([str(VENV_BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-                             "-w", workspace], env, logs / "webserver.log", cwd=REPO)
-    daemon = start_group([str(VENV_BIN / "dagster-daemon"), "run", "-w", workspace], env, logs / "daemon.log",
-                         cwd=REPO)
+    webserver = start_webserver(env, port, logs)
+    daemon = start_daemon(env, logs)
     deploy = Deployment(Path(production_env["DAGSTER_HOME"]), env, url,
                         production_env["DAGSTER_COMPUTE_LOGS_ENDPOINT_URL"], logs)
     try:
         try:
             wait_http(f"{url}/server_info", webserver)
         except RuntimeError as exc:
-            pytest.fail(f"{exc}\n{deploy.log_tail()}")
+            pytest.fail(f"{exc}\n{log_tail(deploy.logs, 4000)}")
         yield deploy
     finally:
         stop_group(daemon)

@@ -7,16 +7,21 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import tomllib
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from yd_platform_tests.processes import EVENT_DEADLINE_SECONDS, REPO
+
 DOCKER = REPO / "docker"
 COMPOSE = DOCKER / "docker-compose.yml"
 ENV_EXAMPLE = DOCKER / ".env.example"
-LONG_RUNNING = {"mysql", "minio", "spark-master", "spark-worker", "code-location", "webserver", "daemon"}
+LONG_RUNNING = {"mysql", "s3", "s3-console", "spark-master", "spark-worker", "dremio", "code-location",
+                "webserver", "daemon", "api", "dashboard"}
 DAGSTER_SERVICES = {"code-location", "webserver", "daemon"}
 
 
@@ -38,7 +43,7 @@ def compose_config(env_file: Path, workdir: Path) -> subprocess.CompletedProcess
     clean_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
     return subprocess.run(
         [compose_binary(), "-f", str(copy / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, env=clean_env, timeout=120,
+        capture_output=True, text=True, env=clean_env, timeout=EVENT_DEADLINE_SECONDS,
     )
 
 
@@ -62,17 +67,18 @@ def resolved(tmp_path_factory) -> dict:
 @pytest.mark.slow
 def test_stack_resolves_with_the_example_env(resolved):
     services = resolved["services"]
-    assert LONG_RUNNING | {"minio-init"} <= set(services)
+    assert LONG_RUNNING | {"s3-init"} <= set(services)
     for name in LONG_RUNNING:
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
-    assert services["minio-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert services["s3-init"]["depends_on"]["s3"]["condition"] == "service_healthy"
     for name in ("webserver", "daemon"):
         assert services[name]["depends_on"]["code-location"]["condition"] == "service_healthy"
         # the storage is migrated and its body columns widened before either writes to it
         assert services[name]["depends_on"]["dagster-init"]["condition"] == "service_completed_successfully"
     assert services["dagster-init"]["command"] == ["yd-platform", "prepare-instance"]
-    assert services["code-location"]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
-    assert services["mysql"]["image"].startswith("mysql:8")
+    for name in ("code-location", "dashboard", "dremio-init"):
+        assert services[name]["depends_on"]["s3-init"]["condition"] == "service_completed_successfully"
+    assert services["mysql"]["image"].startswith("mysql:8.4.")
 
 
 @pytest.mark.slow
@@ -105,8 +111,9 @@ def test_every_variable_is_documented():
                      if not ln.lstrip().startswith("#")]
     used = set(re.findall(r"\$\{(\w+)", "\n".join(compose_lines)))
     assert not used - documented, f"undocumented in .env.example: {sorted(used - documented)}"
-    settings_doc = (REPO / "yd_platform" / "settings.py").read_text(encoding="utf-8")
-    platform_vars = set(re.findall(r"\b(YD_[A-Z_]+)\b", settings_doc)) - {"YD_HOME"}
+    deployment_doc = (REPO / "yd_platform" / "deployment.py").read_text(encoding="utf-8")
+    # every variable the deployment's table names (not name patterns such as YD_CRED_<...>)
+    platform_vars = {v for v in re.findall(r"\b(YD_[A-Z_]+)\b", deployment_doc) if not v.endswith("_")} - {"YD_HOME"}
     assert not platform_vars - documented, sorted(platform_vars - documented)
 
 
@@ -122,7 +129,7 @@ def test_workspace_points_at_the_code_location_service():
 @pytest.mark.slow
 def test_published_ports_stay_on_this_host_by_default(resolved):
     published = {name: svc["ports"] for name, svc in resolved["services"].items() if svc.get("ports")}
-    assert {"webserver", "minio"} <= set(published)
+    assert {"webserver", "s3-console"} <= set(published)
     for name, ports in published.items():
         for port in ports:
             text = port if isinstance(port, str) else f"{port.get('host_ip', '')}:{port.get('published')}"
@@ -161,6 +168,82 @@ def test_spark_workers_share_no_folder_with_the_code_location(resolved):
     assert not services["spark-worker"].get("volumes"), services["spark-worker"].get("volumes")
     assert services["code-location"]["environment"]["YD_TAGS_FEATURE_READ"] == "s3a"
     dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
-    assert "yd_platform.tags.object_read --fetch-jars" in dockerfile  # the S3A jars are in the image
+    assert "yd_platform.tags.features.object_read --fetch-jars" in dockerfile  # the S3A jars are in the image
     instance = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
     assert {"YD_TAGS_FEATURE_READ", "YD_SPARK_IVY_DIR"} <= set(instance["run_launcher"]["config"]["env_vars"])
+
+
+# name[:tag]; a version tag starts with a digit or "v" and a digit (4.44, 8.4.11, v1.7.0)
+PINNED = re.compile(r"^[a-z0-9./_-]+:v?\d+(\.\d+)+[\w.-]*$")
+
+
+@pytest.mark.slow
+def test_every_image_is_pinned_to_a_version(resolved):
+    images = {name: svc.get("image", "") for name, svc in resolved["services"].items()}
+    for name, image in images.items():
+        assert PINNED.match(image), f"{name}: image {image!r} is not pinned to a version (no :latest, no bare name)"
+    version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert images["code-location"] == f"yd-platform:{version}", "tag the platform image with the package version"
+    assert images["spark-master"] == images["spark-worker"] == f"apache/spark:{pyspark_version()}"
+
+
+def pyspark_version() -> str:
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    return next(d.split("==")[1] for d in deps if d.startswith("pyspark=="))
+
+
+def test_image_base_and_compose_defaults_are_pinned():
+    bases = [ln.split()[1] for ln in (DOCKER / "Dockerfile").read_text(encoding="utf-8").splitlines()
+             if ln.startswith("FROM ")]
+    assert bases and all(re.match(r"^python:\d+\.\d+\.\d+-", b) for b in bases), bases
+    text = COMPOSE.read_text(encoding="utf-8")
+    assert ":latest" not in text
+    for image in re.findall(r"^\s*image:\s*(\S+)", text, flags=re.M):
+        default = re.sub(r"^\$\{\w+:-(.*)\}$", r"\1", image)
+        assert PINNED.match(default), f"image {image!r} has no pinned default"
+    assert not [ln for ln in example_variables().values() if ln.endswith(":latest")]
+
+
+@pytest.mark.slow
+def test_object_store_answers_as_s3_and_as_minio(resolved):
+    """Older docker/.env files say YD_MINIO_ENDPOINT=minio:9000; that name still reaches it."""
+    services = resolved["services"]
+    s3 = services["s3"]
+    assert "minio" in s3["networks"]["default"]["aliases"]
+    assert "-s3.port=9000" in s3["command"] and "-master.telemetry=false" in s3["command"]
+    assert s3["environment"]["AWS_ACCESS_KEY_ID"] == example_variables()["YD_MINIO_ACCESS_KEY"]
+    env = services["code-location"]["environment"]
+    assert env["YD_MINIO_ENDPOINT"] == "s3:9000" and env["DAGSTER_COMPUTE_LOGS_ENDPOINT_URL"] == "http://s3:9000"
+    assert any(str(v).startswith("s3-data:") or "s3-data" in str(v) for v in s3["volumes"])
+
+
+@pytest.mark.slow
+def test_bucket_init_creates_the_bucket_on_an_s3_server(resolved, s3_server, tmp_path):
+    """The s3-init service's own command, on moto's S3 server: the bucket appears, and a
+    second start finds it there."""
+    import boto3
+
+    command = resolved["services"]["s3-init"]["command"]
+    bucket = f"warehouse-init-{uuid.uuid4().hex[:8]}"  # the session's S3 server: a bucket of the test's own
+    # s3_server is host:port, as YD_MINIO_ENDPOINT names it
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "YD_HOME": str(tmp_path / "yd_home"),
+           "YD_OBJECT_STORE": "minio", "YD_MINIO_ENDPOINT": s3_server, "YD_MINIO_ACCESS_KEY": "yd-test",
+           "YD_MINIO_SECRET_KEY": "yd-test-secret", "YD_MINIO_BUCKET": bucket, "YD_MINIO_SECURE": "false"}
+    for attempt in ("creates", "finds"):
+        result = subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, text=True,
+                                timeout=EVENT_DEADLINE_SECONDS)
+        assert result.returncode == 0, f"{attempt}: {result.stderr}"
+        assert f"bucket {bucket} ready" in result.stdout
+    client = boto3.client("s3", endpoint_url=f"http://{s3_server}", aws_access_key_id="yd-test",
+                          aws_secret_access_key="yd-test-secret", region_name="us-east-1")
+    assert bucket in {b["Name"] for b in client.list_buckets()["Buckets"]}
+
+
+@pytest.mark.slow
+def test_code_location_reaches_the_docker_engine_for_the_cleanup_sensor(resolved):
+    services = resolved["services"]
+    for name in ("code-location", "daemon", "webserver"):
+        assert any("/var/run/docker.sock" in str(v) for v in services[name]["volumes"]), name
+    instance = yaml.safe_load((DOCKER / "dagster.yaml").read_text(encoding="utf-8"))
+    kwargs = instance["run_launcher"]["config"]["container_kwargs"]
+    assert kwargs["auto_remove"] is False and kwargs["labels"] == {"yd_platform/container": "run"}

@@ -12,13 +12,13 @@ from yd_platform.catalog import load_catalog
 from yd_platform.catalog.periods import period_from_key
 from yd_platform.cli import doctor
 from yd_platform.cli.status import MATERIALIZED, dataset_status
-from yd_platform.launch import RunLauncher, partition_tags
-from yd_platform.pipeline.assets import ods_key, raw_key
-from yd_platform.pipeline.shops_sensor import sync_shops
-from yd_platform.resources.core import app_db_from_env
+from yd_platform.collect.shops_sensor import sync_shops
+from yd_platform.datasets.keys import ods_key, raw_key
+from yd_platform.resources.app_db import app_db_from_env
+from yd_platform.resources.dagster_webserver import RunLauncher, partition_tags
 from yd_platform.resources.shops import ShopSourceResource
-from yd_platform.tags.graphql import trigger_user_tags, wait_for_run
-from yd_platform.tags.store import ensure_tables, save_tag
+from yd_platform.tags.tables import ensure_tables, save_tag
+from yd_platform.tags.wiring.graphql_trigger import trigger_user_tags, wait_for_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -87,5 +87,6 @@ def test_queued_runs_on_mysql_instance(deployment):
     assert check.state == doctor.OK and "MySQLRunStorage" in check.detail, check.line()
 
     s3 = boto3.client("s3", endpoint_url=deployment.s3_endpoint)
-    logs = s3.list_objects_v2(Bucket="warehouse", Prefix="dagster/compute-logs/").get("Contents", [])
+    bucket = deployment.env["YD_MINIO_BUCKET"]
+    logs = s3.list_objects_v2(Bucket=bucket, Prefix="dagster/compute-logs/").get("Contents", [])
     assert any(collect_id in obj["Key"] for obj in logs), [o["Key"] for o in logs][:10]

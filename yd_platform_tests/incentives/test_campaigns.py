@@ -10,7 +10,7 @@ from yd_platform.incentives import store
 from yd_platform.incentives.config import load_incentives_config
 from yd_platform.incentives.rules import Contract, compute_rewards
 from yd_platform.resources.object_store import LocalObjectStore
-from yd_platform_tests.incentives.helpers import materialization, run
+from yd_platform_tests.dagster_events import materialization
 
 # (housekeeper, provider, amount, work order); signing order is list order
 BJ_APRIL = [
@@ -114,14 +114,13 @@ def _write_contracts(home, city: str, month: str, contracts: list[Contract]) -> 
                               "🧧 达成精英奖奖励条件，获得签约奖励800元 🧧🧧🧧\n\n"
                               "👊 恭喜已经达成所有奖励，祝愿再接再厉，再创佳绩 🎉🎉🎉。\n"),
 ])
-def test_notices_use_the_campaign_wording_in_award_order(city, month, rows, first_lines, robot, instance,
-                                                         yd_home, sqlite_url, monkeypatch):
+def test_notices_use_the_campaign_wording_in_award_order(city, month, rows, first_lines, robot, runs, yd_home):
     cfg = load_incentives_config()
     cfg = cfg.model_copy(update={"notices": cfg.notices.model_copy(
         update={"url_env": "YD_TEST_INCENTIVES_URL", "send_interval_seconds": 0})})
     contracts = history(city, month, rows)
     _write_contracts(yd_home, city, month, contracts)
-    result = run(cfg, ("rewards", "reward_notices"), f"{city}|{month}", instance, yd_home, sqlite_url)
+    result = runs.run(cfg, ("rewards", "reward_notices"), f"{city}|{month}")
     assert result.success
     _, awards = compute_rewards(contracts, cfg.rule_set(city, month), city, month)
     texts = robot.texts()
@@ -132,25 +131,25 @@ def test_notices_use_the_campaign_wording_in_award_order(city, month, rows, firs
     assert announced == [a.reward_name for a in awards]
 
 
-def test_elite_housekeeper_badge_and_doubled_prize(robot, instance, yd_home, sqlite_url):
+def test_elite_housekeeper_badge_and_doubled_prize(robot, runs, yd_home):
     cfg = load_incentives_config()
     cfg = cfg.model_copy(update={"notices": cfg.notices.model_copy(
         update={"url_env": "YD_TEST_INCENTIVES_URL", "send_interval_seconds": 0})})
     _write_contracts(yd_home, "BJ", "2025-04", history("BJ", "2025-04", BJ_APRIL))
-    assert run(cfg, ("rewards", "reward_notices"), "BJ|2025-04", instance, yd_home, sqlite_url).success
+    assert runs.run(cfg, ("rewards", "reward_notices"), "BJ|2025-04").success
     elite = robot.texts()[-1]
     assert "恭喜 【🎖精英管家】胡林波 签约合同 YHWX-BJ-018" in elite
     assert "达成 接好运 奖励条件，奖励金额 36 元，同时触发“精英连击双倍奖励”，奖励金额🚀直升至 72 元！" in elite
 
 
-def test_month_with_contracts_but_no_rules_is_a_warning(robot, instance, yd_home, sqlite_url):
+def test_month_with_contracts_but_no_rules_is_a_warning(robot, runs):
     cfg = load_incentives_config()
-    result = run(cfg, ("contracts", "rewards"), "BJ|2025-03", instance, yd_home, sqlite_url)
+    result = runs.run(cfg, ("contracts", "rewards"), "BJ|2025-03")
     assert result.success
     [check] = result.get_asset_check_evaluations()
     assert check.check_name == "rules_configured" and not check.passed
     assert check.severity.value == "WARN"
     assert "contract(s) of BJ 2025-03 but incentives.yaml has no rules" in check.description
     assert materialization(result, "rewards")["rules"] == "none for this city and month"
-    configured = run(cfg, ("contracts", "rewards"), "SH|2025-03", instance, yd_home, sqlite_url)
+    configured = runs.run(cfg, ("contracts", "rewards"), "SH|2025-03")
     assert [c.passed for c in configured.get_asset_check_evaluations()] == [True]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from yd_platform.incentives.config import IncentivesConfigError, load_incentives_config, parse_incentives
-from yd_platform_tests.incentives.conftest import TEST_CONFIG
+from yd_platform_tests.incentives.helpers import TEST_CONFIG
 
 
 def test_packaged_config_holds_the_five_campaigns_the_old_system_ran():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from yd_platform.incentives.metabase import MetabaseError, MetabaseResource, template_parameter
-from yd_platform_tests.incentives.helpers import REWARD_ASSETS, materialization, run
-from yd_platform_tests.incentives.servers import FakeMetabase
+from yd_platform.resources.metabase import MetabaseError, MetabaseResource, template_parameter
+from yd_platform_tests.dagster_events import materialization
+from yd_platform_tests.incentives.helpers import REWARD_ASSETS
+from yd_platform_tests.incentives.metabase_server import FakeMetabase
 
 
 def _contract_rows(params):
@@ -49,9 +50,9 @@ def test_errors_name_the_card_not_the_secret(metabase):
         MetabaseResource(url=metabase.base, username="ops@example.com", password="bad").query_card(11)
 
 
-def test_contracts_and_rewards_from_metabase(cfg, robot, instance, yd_home, sqlite_url, metabase):
+def test_contracts_and_rewards_from_metabase(cfg, robot, runs, metabase):
     mb = MetabaseResource(url=metabase.base, api_key=FakeMetabase.API_KEY)
-    result = run(cfg, REWARD_ASSETS, "BJ|2025-06", instance, yd_home, sqlite_url, mb)
+    result = runs.run(cfg, REWARD_ASSETS, "BJ|2025-06", mb)
     assert result.success
     assert materialization(result, "contracts")["source"] == "metabase card 11"
     names = [t.split("🧧 达成 ")[1].split(" 奖励条件")[0] for t in robot.texts()]
@@ -60,11 +61,11 @@ def test_contracts_and_rewards_from_metabase(cfg, robot, instance, yd_home, sqli
     assert "累计计入业绩 60,000 元" in robot.texts()[1]
 
 
-def test_missing_column_is_named(cfg, robot, instance, yd_home, sqlite_url, metabase):
+def test_missing_column_is_named(cfg, robot, runs, metabase):
     bad = cfg.model_copy(update={"cities": {**cfg.cities, "BJ": cfg.cities["BJ"].model_copy(
         update={"contracts_card": 99})}})
-    result = run(bad, ("contracts",), "BJ|2025-06", instance, yd_home, sqlite_url,
-                 MetabaseResource(url=metabase.base, api_key=FakeMetabase.API_KEY))
+    result = runs.run(bad, ("contracts",), "BJ|2025-06", MetabaseResource(url=metabase.base,
+                                                                       api_key=FakeMetabase.API_KEY))
     assert not result.success
     message = [e for e in result.all_events if e.is_step_failure][0].step_failure_data.error.message
     assert "Metabase card 99 (BJ 2025-06), row 1: column 'contract_no' missing" in message

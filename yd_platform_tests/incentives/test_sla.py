@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from yd_platform.incentives import ledger
-from yd_platform.incentives.metabase import MetabaseResource
-from yd_platform_tests.incentives.helpers import ledger_rows, materialization, run
-from yd_platform_tests.incentives.servers import FakeMetabase
+from yd_platform.resources.metabase import MetabaseResource
+from yd_platform_tests.dagster_events import materialization
+from yd_platform_tests.incentives.helpers import notice_rows
+from yd_platform_tests.incentives.metabase_server import FakeMetabase
 
 WEEK = date(2025, 9, 22)  # a Monday
 VIOLATIONS = {
@@ -40,10 +40,9 @@ def _days():
     return [(WEEK + timedelta(days=i)).isoformat() for i in range(7)]
 
 
-def test_daily_notice_per_provider_then_weekly_report_and_praise(cfg, robot, instance, yd_home, sqlite_url,
-                                                                 metabase):
+def test_daily_notice_per_provider_then_weekly_report_and_praise(cfg, robot, runs, metabase):
     for day in _days():
-        result = run(cfg, ("sla_violations",), day, instance, yd_home, sqlite_url, _resource(metabase))
+        result = runs.run(cfg, ("sla_violations",), day, _resource(metabase))
         assert result.success, day
     assert [c["parameters"][0]["value"] for c in metabase.calls] == _days()
     daily = robot.texts()
@@ -55,7 +54,7 @@ def test_daily_notice_per_provider_then_weekly_report_and_praise(cfg, robot, ins
         "\n说明：以上数据为服务商昨日工单超时统计，如有异议请于下周一十二点前联系运营人员王金申诉。")
     assert "服务商：乙建材公司\n日期：2025-09-24" in daily[1]
 
-    weekly = run(cfg, ("sla_weekly_report",), WEEK.isoformat(), instance, yd_home, sqlite_url)
+    weekly = runs.run(cfg, ("sla_weekly_report",), WEEK.isoformat())
     assert weekly.success
     texts = robot.texts()[2:]
     assert len(texts) == 3
@@ -71,21 +70,21 @@ def test_daily_notice_per_provider_then_weekly_report_and_praise(cfg, robot, ins
     assert "| 甲装饰公司 | 2 | 周报 |" in meta["per_provider"]
     assert "| 丙防水公司 | 0 | 表扬 |" in meta["per_provider"]
 
-    again = run(cfg, ("sla_weekly_report",), WEEK.isoformat(), instance, yd_home, sqlite_url)
+    again = runs.run(cfg, ("sla_weekly_report",), WEEK.isoformat())
     assert again.success and len(robot.messages) == 5
-    assert {r.status for r in ledger_rows(sqlite_url, "sla")} == {ledger.SENT}
+    assert {r.status for r in notice_rows(runs.db_url, "sla")} == {"sent"}
 
 
-def test_a_repull_announces_only_new_violations(cfg, robot, instance, yd_home, sqlite_url, metabase):
+def test_a_repull_announces_only_new_violations(cfg, robot, runs, metabase):
     day = "2025-09-22"
-    run(cfg, ("sla_violations",), day, instance, yd_home, sqlite_url, _resource(metabase))
-    run(cfg, ("sla_violations",), day, instance, yd_home, sqlite_url, _resource(metabase))
+    runs.run(cfg, ("sla_violations",), day, _resource(metabase))
+    runs.run(cfg, ("sla_violations",), day, _resource(metabase))
     assert len(robot.messages) == 1
     VIOLATIONS[day].append({"_id": "V9", "orgName": "甲装饰公司", "orderNum": "GD009",
                             "saCreateTime": "2025-09-22T18:00:00+08:00", "supervisorName": "赵敏",
                             "msg": "超时", "memo": "完工超时"})
     try:
-        result = run(cfg, ("sla_violations",), day, instance, yd_home, sqlite_url, _resource(metabase))
+        result = runs.run(cfg, ("sla_violations",), day, _resource(metabase))
     finally:
         VIOLATIONS[day].pop()
     assert result.success
@@ -94,19 +93,19 @@ def test_a_repull_announces_only_new_violations(cfg, robot, instance, yd_home, s
     assert "GD009" in latest and "GD001" not in latest
 
 
-def test_weekly_report_refuses_a_week_not_fully_seen(cfg, robot, instance, yd_home, sqlite_url, metabase):
+def test_weekly_report_refuses_a_week_not_fully_seen(cfg, robot, runs, metabase):
     for day in _days()[:6]:
-        run(cfg, ("sla_violations",), day, instance, yd_home, sqlite_url, _resource(metabase))
-    result = run(cfg, ("sla_weekly_report",), WEEK.isoformat(), instance, yd_home, sqlite_url)
+        runs.run(cfg, ("sla_violations",), day, _resource(metabase))
+    result = runs.run(cfg, ("sla_weekly_report",), WEEK.isoformat())
     assert not result.success
     failure = [e for e in result.all_events if e.is_step_failure][0]
     assert "sla_violations is missing for 2025-09-28" in failure.step_failure_data.error.message
-    assert ledger_rows(sqlite_url, "sla_p") == []
+    assert notice_rows(runs.db_url, "sla_p") == []
 
 
-def test_demo_source_is_deterministic(cfg, robot, instance, yd_home, sqlite_url):
-    first = run(cfg, ("sla_violations",), "2025-09-23", instance, yd_home, sqlite_url)
-    second = run(cfg, ("sla_violations",), "2025-09-23", instance, yd_home, sqlite_url)
+def test_demo_source_is_deterministic(cfg, robot, runs):
+    first = runs.run(cfg, ("sla_violations",), "2025-09-23")
+    second = runs.run(cfg, ("sla_violations",), "2025-09-23")
     a, b = materialization(first, "sla_violations"), materialization(second, "sla_violations")
     assert a["source"] == "demo" and a["violations"] == b["violations"]
     assert a["per_provider"] == b["per_provider"]
@@ -119,12 +118,12 @@ def _busy_day(day: str, count: int) -> list[dict]:
              "msg": "超时", "memo": "分单后4小时内未联系客户，客户多次催促仍未上门"} for i in range(count)]
 
 
-def test_many_violations_are_split_to_fit_the_robot_limit(cfg, robot, instance, yd_home, sqlite_url):
+def test_many_violations_are_split_to_fit_the_robot_limit(cfg, robot, runs):
     """The robot cuts text at 2048 bytes: a long list goes out as numbered messages, none cut."""
     busy = {"2025-09-22": _busy_day("2025-09-22", 30)}
     with FakeMetabase({21: lambda params: busy.get(params["date"], [])}) as server:
         for day in _days():
-            assert run(cfg, ("sla_violations",), day, instance, yd_home, sqlite_url, _resource(server)).success
+            assert runs.run(cfg, ("sla_violations",), day, _resource(server)).success
     daily = robot.texts()
     assert len(daily) > 1
     assert all(len(t.encode("utf-8")) <= 2048 for t in daily)
@@ -133,28 +132,29 @@ def test_many_violations_are_split_to_fit_the_robot_limit(cfg, robot, instance, 
     assert announced == [f"工单编号：GD9{i:03d}" for i in range(30)]
     assert all(t.endswith("联系运营人员王金申诉。") for t in daily)
 
-    assert run(cfg, ("sla_weekly_report",), WEEK.isoformat(), instance, yd_home, sqlite_url).success
+    assert runs.run(cfg, ("sla_weekly_report",), WEEK.isoformat()).success
     weekly = [t for t in robot.texts()[len(daily):] if t.startswith("数据周期")]
     assert len(weekly) > 1 and all(len(t.encode("utf-8")) <= 2048 for t in weekly)
     assert weekly[0].startswith(f"数据周期: 2025.09.22-2025.09.28（1/{len(weekly)}）\n服务商: 甲装饰公司\n")
     reported = [line for t in weekly for line in t.splitlines() if line.startswith("- 工单编号：")]
     assert [line.split()[1] for line in reported] == [f"工单编号：GD9{i:03d}" for i in range(30)]
 
-    again = run(cfg, ("sla_weekly_report",), WEEK.isoformat(), instance, yd_home, sqlite_url)
+    again = runs.run(cfg, ("sla_weekly_report",), WEEK.isoformat())
     assert again.success and len(robot.messages) == len(daily) + len(weekly) + 2  # + praise for 乙, 丙
 
 
-def test_a_failed_daily_notice_is_retried_by_the_next_day(cfg, robot, instance, yd_home, sqlite_url, metabase):
-    robot.mode = "500"
-    failed = run(cfg, ("sla_violations",), "2025-09-22", instance, yd_home, sqlite_url, _resource(metabase))
+def test_a_failed_daily_notice_is_retried_by_the_next_day(cfg, robot, runs, metabase):
+    robot.answer = 500
+    failed = runs.run(cfg, ("sla_violations",), "2025-09-22", _resource(metabase))
     assert not failed.success
-    assert [(r.status, r.attempts) for r in ledger_rows(sqlite_url, "sla")] == [(ledger.PENDING, 1)]
+    assert [(r.status, r.attempts) for r in notice_rows(runs.db_url, "sla")] == [("queued", 1)]
 
-    robot.mode = "ok"
-    quiet = run(cfg, ("sla_violations",), "2025-09-23", instance, yd_home, sqlite_url, _resource(metabase))
+    robot.answer = 200
+    runs.clock.advance(24 * 3600)  # the next day's run
+    quiet = runs.run(cfg, ("sla_violations",), "2025-09-23", _resource(metabase))
     assert quiet.success
     assert materialization(quiet, "sla_violations")["notices_sent"] == 1
     assert "日期：2025-09-22" in robot.texts()[0]
-    assert {r.status for r in ledger_rows(sqlite_url, "sla")} == {ledger.SENT}
-    run(cfg, ("sla_violations",), "2025-09-23", instance, yd_home, sqlite_url, _resource(metabase))
+    assert {r.status for r in notice_rows(runs.db_url, "sla")} == {"sent"}
+    runs.run(cfg, ("sla_violations",), "2025-09-23", _resource(metabase))
     assert len(robot.messages) == 1

@@ -2,10 +2,10 @@
 
 import pytest
 
-from yd_platform.catalog import Catalog, load_catalog
-from yd_platform_tests.merge.files import MERGE_CATALOG
+from yd_platform.catalog import Catalog
 
 
 @pytest.fixture
-def catalog() -> Catalog:
-    return load_catalog(MERGE_CATALOG)
+def catalog(merge_catalog) -> Catalog:
+    """The merge tests' fixed catalog in place of the shipped one."""
+    return merge_catalog

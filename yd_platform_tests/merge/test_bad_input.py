@@ -3,12 +3,13 @@ previous good outputs stay as they were."""
 
 import pytest
 
+from yd_platform.datasets.keys import merged_key, ods_key
+from yd_platform.datasets.layout import merged_excel, merged_parquet
 from yd_platform.merge.errors import MergeError
 from yd_platform.merge.merger import merge_partition
-from yd_platform.pipeline.assets import merged_key, ods_key
-from yd_platform.pipeline.layout import merged_excel, merged_parquet
 from yd_platform.resources.object_store import LocalObjectStore
-from yd_platform_tests.merge.files import local_resources, publish, put_raw, review_rows, xlsx
+from yd_platform_tests.dataset_assets import local_resources, publish
+from yd_platform_tests.object_files import put_raw, review_rows, xlsx
 
 HEADER = ["评价ID", "订单号", "商品ID", "商品名称", "评分", "评价内容", "评价时间"]
 GOOD = xlsx(review_rows("g", 3))

@@ -5,7 +5,7 @@ from python_calamine import CalamineWorkbook
 from yd_platform.merge.excel import sheet_title
 from yd_platform.merge.merger import merge_partition
 from yd_platform.resources.object_store import LocalObjectStore
-from yd_platform_tests.merge.files import put_raw, review_rows, xlsx
+from yd_platform_tests.object_files import put_raw, review_rows, xlsx
 
 
 def test_excel_splits_into_sheets(tmp_path, catalog):

@@ -14,9 +14,9 @@ from python_calamine import CalamineWorkbook
 from yd_platform.merge.errors import MergeError
 from yd_platform.merge.merger import merge_partition
 from yd_platform.resources.object_store import LocalObjectStore
-from yd_platform_tests.merge.files import (
-    SHEET, local_resources, materialization, publish, put_raw, review_rows, xlsx,
-)
+from yd_platform_tests.dagster_events import materialization
+from yd_platform_tests.dataset_assets import local_resources, publish
+from yd_platform_tests.object_files import SHEET, put_raw, review_rows, xlsx
 
 DAY = "2025-10-01"
 HEADER = ["评价ID", "订单号", "商品ID", "商品名称", "评分", "评价内容", "评价时间"]
@@ -116,11 +116,11 @@ def test_bad_cells_take_the_quarantine_path(tmp_path, catalog, instance):
     result = publish(ds, DAY, local_resources(tmp_path), instance)
 
     assert result.success
-    meta = materialization(result, "merged", ds).metadata
-    errors = {q["shop"]: q["error"] for q in meta["quarantine_list"].value}
+    meta = materialization(result, "merged")
+    errors = {q["shop"]: q["error"] for q in meta["quarantine_list"]}
     assert errors["huge"].startswith("huge.xlsx, sheet '报表', row 2, column E ('评分'): value 1.84467440737095")
     assert errors["nokey"].startswith("nokey.xlsx, sheet '报表', row 2, column A ('评价ID'): key column")
-    assert meta["dagster/row_count"].value == 2
+    assert meta["dagster/row_count"] == 2
 
 
 def test_footer_rows_are_dropped_and_counted(tmp_path, catalog, instance):
@@ -134,9 +134,9 @@ def test_footer_rows_are_dropped_and_counted(tmp_path, catalog, instance):
     result = publish(ds, DAY, local_resources(tmp_path), instance)
 
     assert result.success
-    meta = materialization(result, "merged", ds).metadata
-    assert meta["footer_rows_dropped"].value == 2
-    assert meta["dagster/row_count"].value == 3  # a '合计' inside a data row is data
+    meta = materialization(result, "merged")
+    assert meta["footer_rows_dropped"] == 2
+    assert meta["dagster/row_count"] == 3  # a '合计' inside a data row is data
 
 
 def test_footer_labels_come_from_the_dataset(tmp_path, catalog):
@@ -160,9 +160,9 @@ def test_unknown_headers_are_kept_with_a_warning(tmp_path, catalog, instance):
     result = publish(ds, DAY, local_resources(tmp_path), instance)
 
     assert result.success
-    meta = materialization(result, "merged", ds).metadata
-    assert meta["unknown_headers"].value == {f"{DAY} a": ["追评内容", "column_E", "备注"]}
-    assert "kept in extra_columns" in meta["warning_unknown_headers"].value
+    meta = materialization(result, "merged")
+    assert meta["unknown_headers"] == {f"{DAY} a": ["追评内容", "column_E", "备注"]}
+    assert "kept in extra_columns" in meta["warning_unknown_headers"]
     outcome = merge_partition(store, ds, DAY)
     table = pq.read_table(tmp_path / outcome.parquet_key)
     extras = [json.loads(v) if v else None for v in table.column("extra_columns").to_pylist()]

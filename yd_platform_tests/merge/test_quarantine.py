@@ -2,10 +2,12 @@
 
 import pyarrow.parquet as pq
 
+from yd_platform.datasets.layout import merged_parquet, quarantine_prefix
 from yd_platform.merge.merger import merge_partition
-from yd_platform.pipeline.layout import merged_parquet, quarantine_prefix
 from yd_platform.resources.object_store import LocalObjectStore
-from yd_platform_tests.merge.files import local_resources, materialization, publish, put_raw, review_rows, xlsx
+from yd_platform_tests.dagster_events import materialization
+from yd_platform_tests.dataset_assets import local_resources, publish
+from yd_platform_tests.object_files import put_raw, review_rows, xlsx
 
 BAD = b"PK\x03\x04 cut off"
 
@@ -20,9 +22,9 @@ def test_quarantine_run(tmp_path, catalog, instance):
     result = publish(ds, "2025-10-01", local_resources(tmp_path), instance)
 
     assert result.success
-    merged = materialization(result, "merged", ds).metadata
-    assert merged["quarantined_files"].value == 1
-    [item] = merged["quarantine_list"].value
+    merged = materialization(result, "merged")
+    assert merged["quarantined_files"] == 1
+    [item] = merged["quarantine_list"]
     assert item["shop"] == "shop_b" and item["file"] == bad_key
     assert item["kept_at"] == f"{quarantine_prefix(ds, '2025-10-01')}/shop_b.xlsx"
     assert "shop_b.xlsx: corrupt xlsx file" in item["error"]
@@ -32,7 +34,7 @@ def test_quarantine_run(tmp_path, catalog, instance):
 
     table = pq.read_table(tmp_path / merged_parquet(ds, "2025-10-01"))
     assert sorted(set(table.column("shop_id").to_pylist())) == ["shop_a", "shop_c"]
-    assert materialization(result, "ods", ds).metadata["dagster/row_count"].value == 5
+    assert materialization(result, "ods")["dagster/row_count"] == 5
 
     # once the shop's file is good again, its quarantined copy goes away
     put_raw(store, ds, "2025-10-01", "shop_b", xlsx(review_rows("b", 1)))

@@ -1,18 +1,18 @@
 """Declarative automation: merged and ods wait for every shop's raw file of the date."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from yd_platform.collect.shops_sensor import sync_shops
+from yd_platform.datasets.partitions import raw_partition_key
 from yd_platform.definitions import build_definitions
-from yd_platform.pipeline.partitions import raw_partition_key
-from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.shops import ShopSourceResource
 
 RAW = dg.AssetKey(["jd", "store_inventory", "store_inventory_raw"])
 MERGED = dg.AssetKey(["jd", "store_inventory", "store_inventory_merged"])
 ODS = dg.AssetKey(["jd", "store_inventory", "store_inventory_ods"])
-NOW = datetime(2025, 10, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+NOW = datetime(2025, 10, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 def _requested(result, key):

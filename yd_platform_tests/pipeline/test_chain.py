@@ -7,12 +7,13 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from yd_platform.collect.shops_sensor import sync_shops
+from yd_platform.datasets.keys import stage_key
 from yd_platform.definitions import build_definitions
-from yd_platform.pipeline.assets import stage_key
 from yd_platform.pipeline.local_run import run_chain
 from yd_platform.pipeline.plan import plan_dataset
-from yd_platform.pipeline.shops_sensor import sync_shops
-from yd_platform.resources.core import object_store_from_env, shop_source_from_env
+from yd_platform.resources.object_store import object_store_from_env
+from yd_platform.resources.shops import shop_source_from_env
 
 
 @pytest.mark.slow

@@ -9,10 +9,9 @@ import dagster as dg
 import pytest
 
 from yd_platform.catalog.loader import parse_catalog
+from yd_platform.datasets.keys import stage_key
+from yd_platform.datasets.partitions import DATE_DIM, SHOP_DIM, time_partitions
 from yd_platform.definitions import build_definitions
-from yd_platform.pipeline.assets import stage_key
-from yd_platform.pipeline.partitions import time_partitions
-from yd_platform.pipeline.partitions import DATE_DIM, SHOP_DIM
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,30 +1,16 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 import pytest
 import yaml
 
 from yd_platform.catalog.loader import DEFAULT_CATALOG, parse_catalog
-from yd_platform.definitions import build_definitions
+from yd_platform.collect.shops_sensor import sync_shops
 from yd_platform.pipeline.schedules import build_schedules
-from yd_platform.pipeline.shops_sensor import sync_shops
 from yd_platform.resources.shops import ShopSourceResource
+from yd_platform_tests.schedule_ticks import schedule_tick
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def defs(catalog):
-    return build_definitions(catalog)
-
-
-def _tick(defs, instance, name: str, when: datetime):
-    schedule = defs.resolve_schedule_def(name)
-    with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
-    ) as context:
-        return schedule.evaluate_tick(context)
 
 
 @pytest.mark.parametrize(
@@ -44,7 +30,7 @@ def _tick(defs, instance, name: str, when: datetime):
 def test_tick_requests_the_period_for_every_shop(defs, instance, catalog, schedule, when, partition):
     shops = sync_shops(instance, catalog, ShopSourceResource(source="config"))
     platform, dataset = schedule.split("__")[:2]
-    data = _tick(defs, instance, schedule, when)
+    data = schedule_tick(defs, instance, schedule, when)
     requests = data.run_requests
     assert sorted(r.partition_key for r in requests) == sorted(
         f"{partition}|{shop}" for shop in shops[platform]
@@ -56,21 +42,21 @@ def test_tick_requests_the_period_for_every_shop(defs, instance, catalog, schedu
     valid = set(job.partitions_def.get_partition_keys(dynamic_partitions_store=instance))
     assert {r.partition_key for r in requests} <= valid
     # a repeated tick asks for exactly the same run keys, so Dagster creates nothing twice
-    again = _tick(defs, instance, schedule, when).run_requests
+    again = schedule_tick(defs, instance, schedule, when).run_requests
     assert [r.run_key for r in again] == [r.run_key for r in requests]
 
 
 def test_tick_tags_runs_with_account_for_concurrency(defs, instance, catalog):
     sync_shops(instance, catalog, ShopSourceResource(source="config"))
     when = datetime(2025, 10, 2, 8, 30, tzinfo=SH)
-    requests = _tick(defs, instance, "pdd__badscore__schedule", when).run_requests
+    requests = schedule_tick(defs, instance, "pdd__badscore__schedule", when).run_requests
     by_shop = {r.partition_key.split("|")[1]: r.tags for r in requests}
     assert by_shop["pdd_flagship"]["yd/account"] == "pdd:pdd_acc_01"
     assert by_shop["pdd_flagship"]["yd/period"] == "2025-10-01"
 
 
 def test_no_shops_means_skip_not_failure(defs, instance):
-    data = _tick(defs, instance, "pdd__badscore__schedule", datetime(2025, 10, 2, 8, 30, tzinfo=SH))
+    data = schedule_tick(defs, instance, "pdd__badscore__schedule", datetime(2025, 10, 2, 8, 30, tzinfo=SH))
     assert not data.run_requests
     assert "no active shops" in data.skip_message
 

@@ -59,4 +59,4 @@ def test_init_demo_list_and_run(tmp_path, yd_home, capsys):
         alert_no = conn.execute(sa.select(t.alert_records.c.alert_no).where(t.alert_records.c.status == "PENDING")).scalars().first()
     assert cli(capsys, "pms", "alert", "acknowledge", alert_no, "--user", "2", "--db", url)[1].strip() == f"{alert_no}: ACKNOWLEDGED"
     code, _, err = cli(capsys, "pms", "alert", "acknowledge", alert_no, "--user", "2", "--db", url)
-    assert code == 1 and "only PENDING" in err
+    assert code == 1 and f"alert {alert_no} is ACKNOWLEDGED; cannot acknowledge it" in err

@@ -11,13 +11,14 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from yd_platform.outbox.channel_resources import ChannelsResource
 from yd_platform.pms import list_services, scheduler_metrics
 from yd_platform.pms import schema as t
 from yd_platform.pms.config import load_pms_config
 from yd_platform.pms.defs import CHECK_NAME, build_pms_defs
-from yd_platform.pms.resources import PmsDatabaseResource
 from yd_platform.resources.app_db import AppDatabaseResource
-from yd_platform_tests.pms.conftest import day
+from yd_platform.resources.pms_db import PmsDatabaseResource
+from yd_platform_tests.pms.database import day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -26,7 +27,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def defs(pms, tmp_path) -> dg.Definitions:
     pms_url = str(pms.engine.url)
     return build_pms_defs(resources={"pms_db": PmsDatabaseResource(url=pms_url),
-                                     "app_db": AppDatabaseResource(url=f"sqlite:///{tmp_path / 'app.db'}")})
+                                     "app_db": AppDatabaseResource(url=f"sqlite:///{tmp_path / 'app.db'}"),
+                                     "alert_channels": ChannelsResource()})
 
 
 def run(defs, job, instance, now="2026-03-10T09:00", partition=None, raise_on_error=True):

@@ -11,10 +11,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from yd_platform.cli.main import main
 from yd_platform.pms import schema as t
 from yd_platform.pms.config import load_pms_config
 from yd_platform.pms.lifecycle import AlertStateError, apply
-from yd_platform_tests.pms.conftest import NOW, OWNER, PM, day
+from yd_platform_tests.pms.database import NOW, OWNER, PM, day
 
 
 def test_alert_numbers_continue_across_runs_of_a_day(pms):
@@ -35,18 +36,62 @@ def test_acknowledged_alert_no_longer_blocks_and_resolution_fills_the_handling(p
     first = pms.rows("alert_records")[0]["alert_no"]
     with pms.engine.begin() as conn:
         apply(conn, first, "acknowledge", OWNER, NOW)
-        with pytest.raises(AlertStateError, match="only PENDING"):
+        with pytest.raises(AlertStateError, match="ACKNOWLEDGED; cannot acknowledge it: acknowledge is allowed only from PENDING"):
             apply(conn, first, "acknowledge", OWNER, NOW)
     assert pms.run("check_task_delay_alerts", now=NOW + timedelta(hours=1))["alerts_created"] == 1
     with pms.engine.begin() as conn:
         apply(conn, first, "resolve", PM, NOW + timedelta(hours=2), note="补料到位")
-        with pytest.raises(AlertStateError, match="already RESOLVED"):
+        with pytest.raises(AlertStateError, match="is RESOLVED; cannot ignore it"):
             apply(conn, first, "ignore", PM, NOW)
         with pytest.raises(AlertStateError, match="no alert"):
             apply(conn, "NOPE", "close", PM, NOW)
     done = pms.rows("alert_records", t.alert_records.c.alert_no == first)[0]
     assert (done["status"], done["acknowledged_by"], done["handler_id"], done["handle_note"]) == ("RESOLVED", OWNER, PM, "补料到位")
     assert done["handle_start_at"] == done["handle_end_at"] == NOW + timedelta(hours=2)
+
+
+def _alert_cli(capsys, pms, *argv) -> tuple[int, str]:
+    code = main(["pms", "alert", *argv, "--db", pms.engine.url.render_as_string(hide_password=False)])
+    out = capsys.readouterr()
+    return code, out.err.strip() or out.out.strip()
+
+
+def test_alert_cli_refuses_unknown_and_inactive_users_and_writes_nothing(pms, capsys):
+    pms.add("users", id=40, username="gone", real_name="离职员工", is_active=False)
+    pms.add("users", id=41, username="unset", real_name="未标记", is_active=None)
+    pms.add("tasks", project_id=1, task_name="t", status="TODO", owner_id=OWNER, plan_end=day(-1))
+    pms.run("check_task_delay_alerts")
+    before = pms.rows("alert_records")
+    alert_no = before[0]["alert_no"]
+    for user, says in (("999999", "user 999999 is not in the PMS users table"), ("-5", "user -5 is not in the PMS users table"),
+                       ("40", "user 40 (离职员工) is inactive"), ("41", "user 41 (未标记) is not marked active")):
+        for action in ("acknowledge", "resolve", "close", "ignore"):
+            code, message = _alert_cli(capsys, pms, action, alert_no, "--user", user)
+            assert code == 1 and says in message, (action, user, message)
+    assert pms.rows("alert_records") == before  # nothing written, acknowledged_by/handler_id untouched
+    assert _alert_cli(capsys, pms, "acknowledge", alert_no, "--user", str(OWNER)) == (0, f"{alert_no}: ACKNOWLEDGED")
+
+
+def test_alert_cli_refuses_what_the_lifecycle_does_not_allow_and_writes_nothing(pms, capsys):
+    pms.add("tasks", project_id=1, task_name="t", status="TODO", owner_id=OWNER, plan_end=day(-1))
+    pms.run("check_task_delay_alerts")
+    alert_no = pms.rows("alert_records")[0]["alert_no"]
+    assert _alert_cli(capsys, pms, "resolve", alert_no, "--user", str(PM), "--note", "已补料") == (0, f"{alert_no}: RESOLVED")
+    assert _alert_cli(capsys, pms, "close", alert_no, "--user", str(OWNER)) == (0, f"{alert_no}: CLOSED")
+    closed = pms.rows("alert_records")[0]
+    refusals = {
+        "resolve": f"alert {alert_no} is CLOSED (a final status); cannot resolve it: resolve is allowed only from "
+                   "PENDING, ACKNOWLEDGED, PROCESSING",
+        "ignore": f"alert {alert_no} is CLOSED (a final status); cannot ignore it",
+        "close": "close is allowed only from PENDING, ACKNOWLEDGED, PROCESSING, RESOLVED",
+        "acknowledge": "acknowledge is allowed only from PENDING",
+    }
+    for action, says in refusals.items():
+        code, message = _alert_cli(capsys, pms, action, alert_no, "--user", str(PM))
+        assert code == 1 and says in message, message
+    after = pms.rows("alert_records")[0]
+    assert after == closed  # handle_end_at, handle_result, handler_id and status as they were
+    assert (after["status"], after["handler_id"], after["handle_result"], after["handle_note"]) == ("CLOSED", PM, "已处理", "已补料")
 
 
 def test_escalation_climbs_one_level_per_timeout_over_simulated_hours(pms):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from yd_platform.pms import schema as t
 from yd_platform.pms.config import load_pms_config
-from yd_platform_tests.pms.conftest import EQUIP, FINANCE, NOW, OWNER, PM, SALES, TODAY, day
+from yd_platform_tests.pms.database import EQUIP, FINANCE, NOW, OWNER, PM, SALES, TODAY, day
 
 CASES = {}
 

@@ -1,9 +1,14 @@
 """A small stand-in for Dremio's REST API on 127.0.0.1 (login, SQL jobs, job status,
-catalog lookup by path, reflections and their refresh)."""
+catalog lookup by path, sources, spaces, folders and views, reflections and their refresh).
+
+Views follow Dremio's rules as far as the platform meets them: `CREATE OR REPLACE VIEW`
+needs its space and folders to exist, cannot take the path of a table, and fails when
+its FROM names a table Dremio does not know; a space cannot take a source's name."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +37,32 @@ class FakeDremio:
 
     fresh: bool = False                                 # no user yet: the first one may be created
     sources: dict[str, dict] = field(default_factory=dict)
+    spaces: set[str] = field(default_factory=set)
+    folders: set[tuple[str, ...]] = field(default_factory=set)
+    views: dict[str, str] = field(default_factory=dict)  # quoted path -> its SELECT
+    view_sql: list[str] = field(default_factory=list)   # every CREATE OR REPLACE VIEW, in order
+
+    def container(self, path: tuple[str, ...]) -> str | None:
+        if len(path) == 1:
+            return "source" if path[0] in self.sources else "space" if path[0] in self.spaces else None
+        return "folder" if path in self.folders else None
+
+    def create_view(self, sql: str) -> str | None:
+        """Run a CREATE OR REPLACE VIEW; the error Dremio would give, or None."""
+        match = re.fullmatch(r'CREATE OR REPLACE VIEW ((?:"(?:[^"]|"")*"\.?)+) AS (SELECT .* FROM (.+))', sql, re.S)
+        if not match:
+            return f"PARSE ERROR: {sql[:80]}"
+        quoted, select, source = match.groups()
+        parts = tuple(p.replace('""', '"') for p in re.findall(r'"((?:[^"]|"")*)"', quoted))
+        if self.container(parts[:-1]) not in ("space", "folder"):
+            return f"Cannot create view: {'.'.join(parts[:-1])} is no space or folder"
+        if quoted in self.known_tables:
+            return f"A non-view table with given name [{'.'.join(parts)}] already exists"
+        if source.strip() not in self.known_tables:
+            return f"Object '{source.strip()}' not found"
+        self.views[quoted] = select
+        self.view_sql.append(sql)
+        return None
 
     def handle(self, method: str, path: str, headers, body: dict) -> tuple[int, dict]:
         if method == "GET" and path == "/apiv2/server_status":
@@ -54,17 +85,32 @@ class FakeDremio:
             return 401, {"errorMessage": "Unauthorized"}
         self.calls.append(f"{method} {path.split('?')[0]}")
         if method == "POST" and path == "/api/v3/catalog":
-            self.sources[body["name"]] = body
+            kind = body.get("entityType")
+            target = (body["name"],) if kind in ("source", "space") else tuple(body.get("path", ()))
+            if self.container(target):
+                return 409, {"errorMessage": f"The entity with path [{list(target)}] already exists"}
+            if kind == "source":
+                self.sources[body["name"]] = body
+            elif kind == "space":
+                self.spaces.add(body["name"])
+            elif kind == "folder" and self.container(target[:-1]) in ("space", "folder"):
+                self.folders.add(target)
+            else:
+                return 400, {"errorMessage": f"cannot create {kind} at {list(target)}"}
             return 200, {**body, "id": uuid.uuid4().hex}
         if method == "GET" and path.startswith("/api/v3/catalog/by-path/"):
             parts = [unquote(p) for p in path[len("/api/v3/catalog/by-path/"):].split("/")]
-            if len(parts) == 1 and parts[0] in self.sources:
-                return 200, {"entityType": "source", "id": "src-" + parts[0], "name": parts[0]}
-            quoted = ".".join(f'"{p}"' for p in parts)
+            kind = self.container(tuple(parts))
+            if kind:
+                return 200, {"entityType": kind, "id": f"{kind}-{'.'.join(parts)}", "path": parts}
+            quoted = ".".join('"' + p.replace('"', '""') + '"' for p in parts)
+            if quoted in self.views:
+                return 200, {"entityType": "dataset", "type": "VIRTUAL_DATASET", "id": self.dataset_id(quoted),
+                             "path": parts, "sql": self.views[quoted]}
             if quoted not in self.known_tables:
                 return 404, {"errorMessage": f"Could not find entity with path [{parts}]"}
-            return 200, {"entityType": "dataset", "id": self.dataset_id(quoted), "path": parts,
-                         "fields": [{"name": "shop_id"}, {"name": "order_id"}, {"name": "dt"}]}
+            return 200, {"entityType": "dataset", "type": "PHYSICAL_DATASET", "id": self.dataset_id(quoted),
+                         "path": parts, "fields": [{"name": "shop_id"}, {"name": "order_id"}, {"name": "dt"}]}
         if method == "GET" and path == "/api/v3/reflection":
             return 200, {"data": self.reflections}
         if method == "POST" and path == "/api/v3/reflection":
@@ -76,9 +122,14 @@ class FakeDremio:
             return 204, {}
         if method == "POST" and path == "/api/v3/sql":
             job_id = uuid.uuid4().hex
-            self.sql_seen.append(body["sql"])
-            table = body["sql"].split("ALTER TABLE ", 1)[-1].split(" REFRESH", 1)[0]
-            self.jobs[job_id] = {"polls": 0, "table": table}
+            sql = body["sql"]
+            self.sql_seen.append(sql)
+            if sql.startswith("CREATE OR REPLACE VIEW "):
+                self.jobs[job_id] = {"polls": 0, "error": self.create_view(sql)}
+            else:
+                table = sql.split("ALTER TABLE ", 1)[-1].split(" REFRESH", 1)[0]
+                error = None if table in self.known_tables else f"Table [{table}] not found"
+                self.jobs[job_id] = {"polls": 0, "table": table, "error": error}
             return 200, {"id": job_id}
         if method == "GET" and path.startswith("/api/v3/job/"):
             job = self.jobs.get(path.rsplit("/", 1)[-1])
@@ -87,9 +138,8 @@ class FakeDremio:
             job["polls"] += 1
             if self.never_finishes or job["polls"] < self.polls_until_done:
                 return 200, {"jobState": "RUNNING"}
-            if job["table"] not in self.known_tables:
-                return 200, {"jobState": "FAILED",
-                             "errorMessage": f"Table [{job['table']}] not found"}
+            if job["error"]:
+                return 200, {"jobState": "FAILED", "errorMessage": job["error"]}
             return 200, {"jobState": "COMPLETED", "rowCount": 1}
         return 404, {"errorMessage": f"no route {method} {path}"}
 

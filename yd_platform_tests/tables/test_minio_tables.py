@@ -2,11 +2,12 @@
 
 import pytest
 
-from yd_platform.pipeline.layout import raw_object
+from yd_platform.datasets.layout import ods_data_key, raw_object
+from yd_platform.resources.table_engine import TableEngineResource
 from yd_platform.tables.duckdb_engine import DuckDBTables
-from yd_platform.tables.engine import TableEngineResource
-from yd_platform.tables.ods import ods_data_key
-from yd_platform_tests.merge.files import materialization, publish, review_rows, xlsx
+from yd_platform_tests.dagster_events import materialization
+from yd_platform_tests.dataset_assets import publish
+from yd_platform_tests.object_files import review_rows, xlsx
 
 
 @pytest.mark.slow
@@ -22,9 +23,9 @@ def test_publish_on_minio_and_query(minio_store, catalog, instance):
 
     assert [o.key for o in store.list("ods/pdd/pdd_badscore")] == [
         ods_data_key(ds, "2025-10-01"), ods_data_key(ds, "2025-10-02")]
-    meta = materialization(rerun, "ods").metadata
-    assert meta["partition_path"].value == f"s3://{minio_store.bucket}/ods/pdd/pdd_badscore/dt=2025-10-02/"
-    assert meta["dagster/row_count"].value == 4
+    meta = materialization(rerun, "ods")
+    assert meta["partition_path"] == f"s3://{minio_store.bucket}/ods/pdd/pdd_badscore/dt=2025-10-02/"
+    assert meta["dagster/row_count"] == 4
 
     tables = DuckDBTables.for_catalog(catalog, minio_store)
     try:

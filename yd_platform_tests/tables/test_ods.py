@@ -11,13 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from yd_platform.cli.main import main
-from yd_platform.merge.schema import merged_schema
-from yd_platform.pipeline.layout import merged_parquet
-from yd_platform.resources.core import object_store_from_env
-from yd_platform.resources.object_store import LocalObjectStore, ObjectStoreResource
+from yd_platform.datasets.layout import merged_parquet, ods_data_key, ods_files, ods_partition_key
+from yd_platform.datasets.schema import merged_schema
+from yd_platform.resources.object_store import LocalObjectStore, ObjectStoreResource, object_store_from_env
 from yd_platform.tables.duckdb_engine import DuckDBTables
-from yd_platform.tables.ods import OdsError, ods_data_key, ods_files, ods_partition_key, publish_partition
-from yd_platform_tests.merge.files import local_resources, materialization, publish, put_raw, review_rows, xlsx
+from yd_platform.tables.ods import OdsError, publish_partition
+from yd_platform_tests.dagster_events import materialization
+from yd_platform_tests.dataset_assets import local_resources, publish
+from yd_platform_tests.object_files import put_raw, review_rows, xlsx
 
 DAY = "2025-10-01"
 
@@ -37,16 +38,17 @@ def test_rerun_replaces_partition(tmp_path, catalog, instance):
     files = store.list(f"ods/pdd/pdd_badscore/dt={DAY}")
     assert [o.key for o in files] == [ods_data_key(ds, DAY)]
     assert pq.read_table(tmp_path / files[0].key).num_rows == 6
-    meta = materialization(second, "ods").metadata
-    assert meta["dagster/row_count"].value == 6
-    assert meta["table"].value == "minio.warehouse.ods.pdd.pdd_badscore"
-    assert meta["partition_path"].value.endswith(f"ods/pdd/pdd_badscore/dt={DAY}/")
-    assert meta["bytes"].value == files[0].size
-    assert meta["engine"].value == "duckdb"
-    columns = [c.name for c in meta["dagster/column_schema"].schema.columns]
+    meta = materialization(second, "ods")
+    assert meta["dagster/row_count"] == 6
+    assert meta["table"] == "yd.warehouse.ods.pdd.pdd_badscore"
+    assert meta["old_shape_view"] == "minio.warehouse.ods.pdd.pdd_badscore"
+    assert meta["partition_path"].endswith(f"ods/pdd/pdd_badscore/dt={DAY}/")
+    assert meta["bytes"] == files[0].size
+    assert meta["engine"] == "duckdb"
+    columns = [c.name for c in meta["dagster/column_schema"].columns]
     assert columns[:3] == ["platform", "shop_id", "order_id"] and columns[-1] == "dt"
     assert "extra_columns" in columns  # the report's headers the catalog does not know
-    assert materialization(first, "ods").metadata["replaced_objects"].value == 1
+    assert materialization(first, "ods")["replaced_objects"] == 1
 
 
 def test_backfill_loops_over_partition_range(tmp_path, catalog, instance):
@@ -54,16 +56,17 @@ def test_backfill_loops_over_partition_range(tmp_path, catalog, instance):
     store = LocalObjectStore(tmp_path)
     for day, n in (("2025-10-01", 2), ("2025-10-02", 3)):
         put_raw(store, ds, day, "shop_a", xlsx(review_rows(day, n)))
-    from yd_platform.pipeline.assets import build_dataset_assets, stage_key
+    from yd_platform.datasets.keys import stage_key
+    from yd_platform_tests.dataset_assets import dataset_assets
 
-    assets = [a for a in build_dataset_assets(ds) if a.key in (stage_key(ds, "merged"), stage_key(ds, "ods"))]
+    assets = [a for a in dataset_assets(ds) if a.key in (stage_key(ds, "merged"), stage_key(ds, "ods"))]
     tags = {"dagster/asset_partition_range_start": "2025-10-01", "dagster/asset_partition_range_end": "2025-10-02"}
     result = dg.materialize(assets, tags=tags, resources=local_resources(tmp_path), instance=instance,
                             raise_on_error=False)
     assert result.success
-    meta = materialization(result, "ods").metadata
-    assert meta["rows_per_partition"].value == {"2025-10-01": 2, "2025-10-02": 3}
-    assert meta["dagster/row_count"].value == 5
+    meta = materialization(result, "ods")
+    assert meta["rows_per_partition"] == {"2025-10-01": 2, "2025-10-02": 3}
+    assert meta["dagster/row_count"] == 5
 
 
 def test_merged_input_with_other_schema_is_refused(tmp_path, catalog):
@@ -138,9 +141,9 @@ def test_weekly_and_monthly_publish_to_first_and_last_day(tmp_path, catalog, ins
     assert [o.key for o in store.list(f"ods/pdd/pdd_{code}")] == [data_key]
     assert ods_data_key(ds, period[0]) == data_key
     assert ods_partition_key(ds, data_key) == period[0]
-    meta = materialization(result, "ods").metadata
-    assert meta["partition_path"].value.endswith(f"/{folder}/")
-    assert meta["dagster/row_count"].value == 3
+    meta = materialization(result, "ods")
+    assert meta["partition_path"].endswith(f"/{folder}/")
+    assert meta["dagster/row_count"] == 3
 
 
 def test_sql_reads_weekly_table_by_dt(yd_home, catalog, instance, capsys):
@@ -150,7 +153,7 @@ def test_sql_reads_weekly_table_by_dt(yd_home, catalog, instance, capsys):
     publish_kpi(store, yd_home / "objects", ds, ("2025-10-02", date(2025, 10, 2), date(2025, 10, 8)), 4, instance)
 
     sql = ("select dt, typeof(dt) as t, count(*) as n, min(period_start) as first "
-           "from minio.warehouse.ods.pdd.pdd_kpi_weekly group by dt order by dt")
+           "from yd.warehouse.ods.pdd.pdd_kpi_weekly group by dt order by dt")
     assert main(["sql", sql, "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows == [{"dt": "2025-09-25_2025-10-01", "t": "VARCHAR", "n": 2, "first": "2025-09-25"},

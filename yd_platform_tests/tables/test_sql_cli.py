@@ -3,8 +3,9 @@
 import json
 
 from yd_platform.cli.main import main
-from yd_platform.resources.core import object_store_from_env
-from yd_platform_tests.merge.files import local_resources, publish, put_raw, review_rows, xlsx
+from yd_platform.resources.object_store import object_store_from_env
+from yd_platform_tests.dataset_assets import local_resources, publish
+from yd_platform_tests.object_files import put_raw, review_rows, xlsx
 
 
 def _publish_two_days(yd_home, catalog, instance):
@@ -36,6 +37,10 @@ def test_sql_table_json_csv(yd_home, catalog, instance, capsys):
 
 def test_sql_lists_tables_and_reports_errors(yd_home, capsys):
     assert main(["sql", "--tables"]) == 0
-    assert "minio.warehouse.ods.pdd.pdd_badscore" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    row = next(line for line in listing.splitlines() if "pdd.badscore " in line)
+    assert [c.strip() for c in row.strip("|").split("|")][:3] == [
+        "yd.warehouse.ods.pdd.pdd_badscore", "pdd.badscore", "minio.warehouse.ods.pdd.pdd_badscore"]
+    assert "old-shape view (shop + report headers, text)" in listing
     assert main(["sql", "select broken from"]) == 1
     assert "yd-platform sql: ParserException" in capsys.readouterr().err

@@ -7,8 +7,8 @@ from datetime import date, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from yd_platform.merge.schema import merged_schema
-from yd_platform.tables.ods import ods_data_key
+from yd_platform.datasets.layout import ods_data_key
+from yd_platform.datasets.schema import merged_schema
 
 # (platform, day, session, buyer, agent, messages, started_at)
 CHATS = [

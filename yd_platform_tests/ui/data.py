@@ -1,13 +1,9 @@
-"""Shop report files for any catalog dataset, as a collector leaves them in the object store."""
+"""Shop report rows for any catalog dataset, under the back-end's headers (stored with
+`object_files.put_raw`)."""
 
 from __future__ import annotations
 
-import io
-
-import pandas as pd
-
 from yd_platform.catalog import ColumnSpec, DatasetSpec
-from yd_platform.pipeline.layout import raw_object
 
 
 def _value(col: ColumnSpec, shop: str, day: str, i: int) -> object:
@@ -28,8 +24,3 @@ def report_rows(ds: DatasetSpec, shop: str, day: str, n: int, duplicate_key: boo
         rows.append(twin)
     return rows
 
-
-def put_report(store, ds: DatasetSpec, day: str, shop: str, rows: list[dict]) -> None:
-    buf = io.BytesIO()
-    pd.DataFrame(rows).to_excel(buf, index=False)
-    store.put_bytes(raw_object(ds, day, shop, "xlsx"), buf.getvalue())

@@ -8,30 +8,24 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
-REPO = Path(__file__).resolve().parents[2]
+from yd_platform_tests.processes import REPO, free_port, wait_until
+
 # Production switches that must not leak into the embedded default under test.
 CLEARED = ("YD_OBJECT_STORE", "YD_TABLE_ENGINE", "YD_APP_DB_URL", "YD_SHOPS_SOURCE", "YD_CATALOG",
            "YD_PORTAL_URL", "YD_SPARK_MASTER", "DAGSTER_HOME")
 
 
-def artifacts_dir() -> Path:
-    """Where screenshots are kept after the run (`YD_TEST_ARTIFACTS`, default `.tmp-test-artifacts/`)."""
-    path = Path(os.environ.get("YD_TEST_ARTIFACTS") or REPO / ".tmp-test-artifacts") / "ui"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def dismiss_dialogs(page) -> None:
     """Close what Dagster shows a new browser over the page (the community sign-up dialog),
-    so a screenshot shows the page itself."""
+    so a screenshot shows the page itself; each one is waited for until it is gone."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     for _ in range(3):
         dialog = page.locator(".bp5-dialog, [role=dialog]").first
         if not dialog.count() or not dialog.is_visible():
@@ -41,19 +35,18 @@ def dismiss_dialogs(page) -> None:
             buttons.first.click()
         else:
             page.keyboard.press("Escape")
-        page.wait_for_timeout(500)
+        try:
+            dialog.wait_for(state="hidden", timeout=30_000)
+        except PlaywrightTimeout:
+            continue  # another dialog took its place, or it needs a second try
 
 
-def wait_for(what: str, probe: Callable[[], object], timeout: float, every: float = 2.0, log: Callable[[], str] = str):
-    """Poll `probe` until it returns something truthy; fail naming `what` (and the log tail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{log()}")
-        time.sleep(every)
+def wait_until_drawn(page, *texts: str) -> None:
+    """Wait until each of `texts` is on the page and the page has stopped loading (no
+    request for half a second): what a screenshot should show."""
+    for text in texts:
+        page.get_by_text(text).first.wait_for(timeout=120_000)
+    page.wait_for_load_state("networkidle", timeout=120_000)
 
 
 @dataclass
@@ -64,7 +57,8 @@ class UpProcess:
     env: dict[str, str]
     log_path: Path
 
-    def log_tail(self, chars: int = 6000) -> str:
+    def output(self, chars: int = 6000) -> str:
+        """The last `chars` characters `yd-platform up` printed."""
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def instance(self) -> dg.DagsterInstance:
@@ -84,24 +78,19 @@ class UpProcess:
 
 def start_up(home: Path, *args: str, timeout: float = 480) -> UpProcess:
     """Start `yd-platform up` and wait until it says the UI is being served."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(YD_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"), SPARK_LOCAL_IP="127.0.0.1",
                YD_UI_URL=f"http://127.0.0.1:{port}", PYTHONUNBUFFERED="1")
     log_path = home / "up.log"
-    api_port = _free_port()
+    api_port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "yd_platform.cli.main", "up", "--port", str(port),
                              "--api-port", str(api_port), *args],
                             cwd=REPO, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
     up = UpProcess(proc, f"http://127.0.0.1:{port}", home, env, log_path)
-    wait_for("`yd-platform up` to serve the UI",
-             lambda: "Dagster UI on" in up.log_tail(200_000) or proc.poll() is not None, timeout, log=up.log_tail)
+    wait_until(lambda: "Dagster UI on" in up.output(200_000) or proc.poll() is not None,
+               "`yd-platform up` to serve the UI", timeout, interval=2, details=up.output)
     if proc.poll() is not None:
-        raise AssertionError(f"yd-platform up exited with {proc.returncode}:\n{up.log_tail()}")
+        raise AssertionError(f"yd-platform up exited with {proc.returncode}:\n{up.output()}")
     return up
 
-
-def _free_port() -> int:
-    from yd_platform_tests.processes import free_port
-
-    return free_port()

@@ -18,17 +18,19 @@ import pytest
 import sqlalchemy as sa
 from dagster._core.storage.event_log.base import PartitionKeyFilter
 
-from yd_platform.catalog import load_catalog
-from yd_platform.launch.client import CODE_LOCATION, REPOSITORY
-from yd_platform.pipeline.assets import merged_key, ods_key
+from yd_platform.datasets.keys import merged_key, ods_key
 from yd_platform.pipeline.jobs import collect_job_name
 from yd_platform.pipeline.plan import platform_today
+from yd_platform.resources.dagster_webserver import CODE_LOCATION, REPOSITORY
 from yd_platform.resources.object_store import ObjectStoreResource
-from yd_platform.tags.assets import USER_TAGS
 from yd_platform.tags.config import load_tags_config
-from yd_platform.tags.store import read_user_tags
-from yd_platform_tests.ui.data import put_report, report_rows
-from yd_platform_tests.ui.instance import UpProcess, artifacts_dir, dismiss_dialogs, start_up, wait_for
+from yd_platform.tags.tables import read_user_tags
+from yd_platform.tags.wiring.user_tags_asset import USER_TAGS
+from yd_platform_tests.artifacts import artifacts_folder
+from yd_platform_tests.object_files import put_raw
+from yd_platform_tests.processes import EVENT_DEADLINE_SECONDS, wait_until
+from yd_platform_tests.ui.data import report_rows
+from yd_platform_tests.ui.instance import UpProcess, dismiss_dialogs, start_up, wait_until_drawn
 
 # Each step of a run starts its own process: on a busy machine a chain outlasts the
 # suite's default per-test timeout, so the waits below bound it instead.
@@ -52,11 +54,6 @@ JOB_SNAPSHOT = """
 query($selector: PipelineSelector!) {
   pipelineOrError(params: $selector) { __typename ... on Pipeline { pipelineSnapshotId } }
 }"""
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +106,8 @@ def test_runs_started_by_up_are_ordinary_runs_of_the_code_location(up, ds, catal
         found = _runs(instance, job_name=collect_job_name(ds))
         return found if len(found) >= len(shops) else None
 
-    runs = wait_for("a run per shop submitted by `up`", submitted, 120, log=up.log_tail)
+    runs = wait_until(submitted, "a run per shop submitted by `up`", EVENT_DEADLINE_SECONDS, interval=2,
+                      details=up.output)
     assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(f"{day}|{shop}" for shop in shops)
     snapshot = up.graphql(JOB_SNAPSHOT, {"selector": {
         "pipelineName": collect_job_name(ds), "repositoryName": REPOSITORY,
@@ -124,9 +122,9 @@ def test_runs_started_by_up_are_ordinary_runs_of_the_code_location(up, ds, catal
         assert run.job_snapshot_id == snapshot  # re-execute shows no "(*)"
         assert run.tags["yd/account"].startswith(f"{ds.platform}:")
     # queued by the instance, then started by the daemon's run coordinator
-    wait_for("the daemon to start the runs", lambda: all(
+    wait_until(lambda: all(
         instance.get_run_by_id(r.run_id).status not in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)
-        for r in runs), 300, log=up.log_tail)
+        for r in runs), "the daemon to start the runs", 300, interval=2, details=up.output)
 
 
 def test_backfill_records_checks_per_date_and_automation_carries_on(up, ds, catalog, backfill_days):
@@ -135,7 +133,7 @@ def test_backfill_records_checks_per_date_and_automation_carries_on(up, ds, cata
     good1, bad, good2 = backfill_days
     for day in backfill_days:
         for shop in (s.id for s in catalog.platforms[ds.platform].active_shops()):
-            put_report(store, ds, day, shop, report_rows(ds, shop, day, 4, duplicate_key=day == bad))
+            put_raw(store, ds, day, shop, report_rows(ds, shop, day, 4, duplicate_key=day == bad))
 
     answer = up.graphql(LAUNCH_BACKFILL, {"params": {
         "assetSelection": [{"path": merged_key(ds).path}], "partitionNames": backfill_days}})
@@ -148,7 +146,7 @@ def test_backfill_records_checks_per_date_and_automation_carries_on(up, ds, cata
         runs = _runs(instance, tags={"dagster/backfill": backfill_id})
         return runs if runs and all(r.is_finished for r in runs) else None
 
-    runs = wait_for("the backfill run", backfill_done, CHAIN_TIMEOUT, log=up.log_tail)
+    runs = wait_until(backfill_done, "the backfill run", CHAIN_TIMEOUT, interval=2, details=up.output)
     assert len(runs) == 1
     assert runs[0].status == dg.DagsterRunStatus.FAILURE  # stopped before ods by the failed date
     steps = {e.step_key: e.dagster_event.event_type_value for e in instance.all_logs(runs[0].run_id)
@@ -169,14 +167,16 @@ def test_backfill_records_checks_per_date_and_automation_carries_on(up, ds, cata
     def ods_published():
         return {good1, good2} <= instance.get_materialized_partitions(ods_key(ds))
 
-    wait_for("automation to publish ods for the passed dates", ods_published, CHAIN_TIMEOUT, log=up.log_tail)
+    wait_until(ods_published, "automation to publish ods for the passed dates", CHAIN_TIMEOUT, interval=2,
+               details=up.output)
     assert bad not in instance.get_materialized_partitions(ods_key(ds))
     ods_runs = [r for r in _runs(instance, tags={"dagster/sensor_name": "yd_automation"})
                 if r.asset_selection and ods_key(ds) in r.asset_selection]
     assert ods_runs, "ods was published by a run the automation sensor did not request"
     for day in (good1, good2):  # the check step runs after the table is written
-        record = wait_for(f"ods keys_unique of {day} to be evaluated", lambda d=day: _evaluated(
-            _check_record(instance, ods_key(ds), "keys_unique", d)), CHAIN_TIMEOUT, log=up.log_tail)
+        record = wait_until(lambda d=day: _evaluated(_check_record(instance, ods_key(ds), "keys_unique", d)),
+                            f"ods keys_unique of {day} to be evaluated", CHAIN_TIMEOUT, interval=2,
+                            details=up.output)
         assert record.status.value == "SUCCEEDED", (day, record)
 
     # ... and user_tags follows the updated feature table
@@ -185,7 +185,8 @@ def test_backfill_records_checks_per_date_and_automation_carries_on(up, ds, cata
     def user_tags_requested():
         return [r for r in _tag_runs(instance) if r.create_timestamp > backfill_created]
 
-    wait_for("automation to request user_tags", user_tags_requested, CHAIN_TIMEOUT, log=up.log_tail)
+    wait_until(user_tags_requested, "automation to request user_tags", CHAIN_TIMEOUT, interval=2,
+               details=up.output)
 
 
 def _tag_runs(instance) -> list:
@@ -202,8 +203,8 @@ def test_a_fresh_up_computes_the_shipped_tags(up, catalog):
     def features_published():
         return all(instance.get_materialized_partitions(ods_key(f)) for f in features)
 
-    wait_for("the shipped tags' feature tables to be published", features_published, CHAIN_TIMEOUT,
-             log=up.log_tail)
+    wait_until(features_published, "the shipped tags' feature tables to be published", CHAIN_TIMEOUT, interval=2,
+               details=up.output)
 
     def tags_computed():
         """The last user_tags materialization, once it evaluated every shipped tag."""
@@ -214,8 +215,8 @@ def test_a_fresh_up_computes_the_shipped_tags(up, catalog):
         evaluated = {int(row["tag_id"]) for row in (per_tag.value if per_tag else [])}
         return event if seed_ids <= evaluated else None
 
-    event = wait_for("user_tags to be computed with the shipped tags", tags_computed, CHAIN_TIMEOUT,
-                     log=up.log_tail)
+    event = wait_until(tags_computed, "user_tags to be computed with the shipped tags", CHAIN_TIMEOUT, interval=2,
+                       details=up.output)
     run = instance.get_run_by_id(event.run_id)
     assert run.tags.get("dagster/sensor_name") == "yd_automation", run.tags  # requested by automation
     per_tag = {int(row["tag_id"]): row for row in event.asset_materialization.metadata["per_tag"].value}
@@ -232,17 +233,14 @@ def test_a_fresh_up_computes_the_shipped_tags(up, catalog):
     assert matched <= held, (matched, held)
 
 
-def test_screenshots_show_checks_per_date(up, ds, backfill_days):
-    from playwright.sync_api import sync_playwright
-
-    out = artifacts_dir()
+def test_screenshots_show_checks_per_date(up, ds, backfill_days, chromium_browser):
+    out = artifacts_folder("ui")
     good1, bad, good2 = backfill_days
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    context = chromium_browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        page = context.new_page()
         page.goto(f"{up.url}/locations/{CODE_LOCATION}/asset-groups/{ds.platform}", timeout=120_000)
-        page.get_by_text(merged_key(ds).path[-1]).first.wait_for(timeout=120_000)
-        page.wait_for_timeout(3000)
+        wait_until_drawn(page, *(f"{ds.code}_{stage}" for stage in ("raw", "merged", "ods")))
         dismiss_dialogs(page)
         page.screenshot(path=str(out / "asset_group.png"), full_page=True)
         group_text = page.inner_text("body")
@@ -250,12 +248,12 @@ def test_screenshots_show_checks_per_date(up, ds, backfill_days):
             assert f"{ds.code}_{stage}" in group_text
 
         page.goto(f"{up.url}/assets/{'/'.join(merged_key(ds).path)}?view=checks", timeout=120_000)
-        page.get_by_text("keys_unique").first.wait_for(timeout=120_000)
-        page.wait_for_timeout(3000)
+        wait_until_drawn(page, *DATA_CHECKS)
         dismiss_dialogs(page)
         page.screenshot(path=str(out / "checks_tab.png"), full_page=True)
         checks_text = page.inner_text("body")
-        browser.close()
+    finally:
+        context.close()
     assert "Skipped" not in checks_text
     for check in DATA_CHECKS:
         assert check in checks_text
@@ -267,7 +265,7 @@ def test_sigterm_stops_up_and_everything_it_started(up):
     names = " ".join(" ".join(c.cmdline()[:4]) for c in children)
     assert "dagster" in names and "portal" in names, names
     up.proc.terminate()
-    up.proc.wait(20)
-    gone, alive = psutil.wait_procs(children, timeout=10)
+    up.proc.wait(EVENT_DEADLINE_SECONDS)  # `up` stops what it started: grace, then kill
+    gone, alive = psutil.wait_procs(children, timeout=EVENT_DEADLINE_SECONDS)
     assert not alive, [(p.pid, p.cmdline()[:4]) for p in alive]
     assert "Stopping" in up.log_path.read_text(errors="replace")  # the stop's own output follows it

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 
 from yd_platform.collect.errors import PermanentError, SessionExpired, TransientError
-from yd_platform.collect.framework import Collector, CollectJob
+from yd_platform.collect.framework import CollectJob, Collector
 from yd_platform.collect.platforms.answers import AnswerShapeError, dig, shop_backend
 
 WWW = "www.erp321.com"
@@ -80,11 +80,15 @@ class ErpCollector(Collector):
         expired and the click lands on the login page instead."""
         from playwright.sync_api import Error as PlaywrightError
 
-        page.goto(self.url(BOM_PAGE))
+        self.goto(page, self.url(BOM_PAGE))
         if self.on_login_page(page):
             raise SessionExpired("erp session expired: the BOM page was sent to the login page")
         downloads: list = []
-        page.on("download", lambda download: downloads.append(download))
+
+        def on_download(download) -> None:
+            downloads.append(download)
+
+        page.on("download", on_download)  # the page serves a whole batch: removed below
         try:
             page.click("#BomOpration_Btn")
             page.get_by_text("BOM导出", exact=True).click()
@@ -99,5 +103,7 @@ class ErpCollector(Collector):
             path = downloads[0].path()
         except PlaywrightError as exc:
             raise TransientError(f"{job.label}: BOM export did not download: {str(exc).splitlines()[0]}") from None
+        finally:
+            page.remove_listener("download", on_download)
         with open(path, "rb") as fh:
             return fh.read()

@@ -22,7 +22,7 @@ import time
 import uuid
 
 from yd_platform.collect.errors import PermanentError
-from yd_platform.collect.framework import Collector, CollectJob
+from yd_platform.collect.framework import CollectJob, Collector
 from yd_platform.collect.platforms.answers import dig, dig_list
 
 PPZH = "ppzh.jd.com"
@@ -63,7 +63,7 @@ class JdCollector(Collector):
             raise PermanentError(f"{where}: status {created.get('status')!r}: {created.get('msg')}")
         task_name = dig(created, "content.taskName", where)
         if page is not None:
-            page.goto(self.url(REPORT_PAGE))
+            self.goto(page, self.url(REPORT_PAGE))
 
         def link() -> str | None:
             listing = self.get_json(api, f"brand/reportCenter/myReport/getReportList.ajax?uuid={poll_uuid()}",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from yd_platform.collect.errors import PermanentError, SessionExpired
-from yd_platform.collect.framework import Collector, CollectJob, unix_bounds
+from yd_platform.collect.framework import CollectJob, Collector, unix_bounds
 from yd_platform.collect.platforms.answers import all_pages, dig, dig_int, dig_list, items_report
 
 HOST = "mms.pinduoduo.com"

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from yd_platform.collect.errors import PermanentError, SessionExpired
-from yd_platform.collect.framework import Collector, CollectJob
+from yd_platform.collect.framework import CollectJob, Collector
 from yd_platform.collect.platforms.answers import (
     AnswerShapeError,
     all_pages,

@@ -2,9 +2,9 @@
 
 The user feature tables of the tags (`user_basic_info`, ...) are computed upstream in
 the data warehouse. This collector reads the table named by the dataset's `report:
-{table: ...}` from the database at YD_WAREHOUSE_URL (any SQLAlchemy URL; the embedded
-default is the SQLite file YD_HOME/warehouse.db that `yd-platform tags demo-data`
-fills) and hands it on as a CSV with the catalog's column names, so merge, ODS and
+{table: ...}` from the warehouse the `collector` resource names (`warehouse_url`, from
+YD_WAREHOUSE_URL; the embedded default is the SQLite file YD_HOME/warehouse.db that
+`yd-platform tags demo-data` fills) and hands it on as a CSV with the catalog's column names, so merge, ODS and
 checks treat it like any downloaded report.
 """
 
@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -20,11 +22,7 @@ import sqlalchemy as sa
 from yd_platform.collect.errors import PermanentError, TransientError
 from yd_platform.collect.framework import Collected, CollectJob
 from yd_platform.collect.verify import verify_report
-from yd_platform.settings import env, yd_home
-
-
-def warehouse_url() -> str:
-    return env("YD_WAREHOUSE_URL") or f"sqlite:///{yd_home() / 'warehouse.db'}"
+from yd_platform.resources.warehouse_db import warehouse_url
 
 
 def _text(value) -> str:
@@ -36,12 +34,17 @@ def _text(value) -> str:
 
 
 class WarehouseCollector:
-    """Same constructor and `collect` as the browser collectors (see `collect.stage`)."""
+    """Same constructor and `collect` as the browser collectors (see `collect.raw_asset`)."""
 
-    def __init__(self, settings=None, keep=None, log=None, max_parallel: int = 0):
-        self.url = warehouse_url()
+    def __init__(self, settings=None, keep=None, log=None, pace=None):
+        self.url = getattr(settings, "warehouse_url", "") or warehouse_url()
         self.base = sa.make_url(self.url).render_as_string(hide_password=True)
         self.log = log
+
+    @contextmanager
+    def session(self, account: str) -> Iterator[WarehouseCollector]:
+        """No browser and no login: a batch simply reads the warehouse once per period."""
+        yield self
 
     def collect(self, job: CollectJob, attempt: int = 1) -> Collected:
         started = time.monotonic()

@@ -36,33 +36,37 @@ def escalation_due(alert: dict, hours: dict[str, float], now: datetime) -> str |
 
 @service("check_alert_escalation")
 def check_alert_escalation(ctx: ServiceContext) -> dict:
+    """Open alerts one level up after their level's wait (no level counts as INFO; the wait
+    runs from escalated_at, else triggered_at, else created_at)."""
     a = t.alert_records.c
     rows = [dict(r) for r in ctx.conn.execute(sa.select(t.alert_records).where(
         a.status.in_(("PENDING", "ACKNOWLEDGED")) & (sa.func.coalesce(a.alert_level, "INFO") != "URGENT"))).mappings()]
     escalated = []
     for alert in rows:
-        new = escalation_due(alert, ctx.config.escalation_hours, ctx.now)
-        if new is None:
-            continue
-        old = normalise_level(alert["alert_level"])
-        data = dict(alert["alert_data"] or {})
-        data["escalation_history"] = list(data.get("escalation_history") or []) + [
-            {"from_level": old, "to_level": new, "escalated_at": ctx.now.isoformat(timespec="seconds"), "reason": "超时自动升级"}]
-        pm = ctx.pm_of(alert["project_id"])
-        title = alert["alert_title"] if (alert["alert_title"] or "").startswith(ESCALATED_PREFIX) else f"{ESCALATED_PREFIX}{alert['alert_title']}"
-        values = dict(alert_level=new, severity=new, alert_data=data, is_escalated=True, escalated_at=ctx.now,
-                      escalated_to=alert["escalated_to"] or pm, alert_title=title[:200], updated_at=ctx.now,
-                      handle_note=((alert["handle_note"] or "") + f"\n{ctx.now:%Y-%m-%d %H:%M} 超时自动升级 {old} -> {new}").strip())
-        ctx.conn.execute(sa.update(t.alert_records).where(a.id == alert["id"]).values(**values))
-        alert.update(values)
-        escalated.append(alert)
-        people = {alert["handler_id"], values["escalated_to"], alert["acknowledged_by"], pm} - {None}
-        for uid in people or {ctx.config.system_user_id}:
-            delivery.system_notice(ctx, uid, alert, title=f"预警已升级: {alert['alert_title']}")
-        if ctx.outbox is not None:
-            subject, body = delivery.message(alert)
-            for name in ctx.config.outbox_channels.get("WECHAT", []):
-                ctx.outbox.enqueue(f"pms:{alert['alert_no']}:escalated:{new}:{name}", name, f"预警已升级 {subject}", body)
+        with ctx.row("alert_records", alert):
+            new = escalation_due(alert, ctx.config.escalation_hours, ctx.now)
+            if new is None:
+                continue
+            old = normalise_level(alert["alert_level"])
+            data = dict(alert["alert_data"] or {})
+            data["escalation_history"] = list(data.get("escalation_history") or []) + [
+                {"from_level": old, "to_level": new, "escalated_at": ctx.now.isoformat(timespec="seconds"), "reason": "超时自动升级"}]
+            pm = ctx.pm_of(alert["project_id"])
+            title = alert["alert_title"] or alert["alert_no"]
+            title = title if title.startswith(ESCALATED_PREFIX) else f"{ESCALATED_PREFIX}{title}"
+            values = dict(alert_level=new, severity=new, alert_data=data, is_escalated=True, escalated_at=ctx.now,
+                          escalated_to=alert["escalated_to"] or pm, alert_title=title[:200], updated_at=ctx.now,
+                          handle_note=((alert["handle_note"] or "") + f"\n{ctx.now:%Y-%m-%d %H:%M} 超时自动升级 {old} -> {new}").strip())
+            ctx.conn.execute(sa.update(t.alert_records).where(a.id == alert["id"]).values(**values))
+            alert.update(values)
+            escalated.append(alert)
+            people = {alert["handler_id"], values["escalated_to"], alert["acknowledged_by"], pm} - {None}
+            for uid in people or {ctx.config.system_user_id}:
+                delivery.system_notice(ctx, uid, alert, title=f"预警已升级: {alert['alert_title']}")
+            if ctx.outbox is not None:
+                subject, body = delivery.message(alert)
+                for name in ctx.config.outbox_channels.get("WECHAT", []):
+                    ctx.outbox.enqueue(f"pms:{alert['alert_no']}:escalated:{new}:{name}", name, f"预警已升级 {subject}", body)
     ctx.alerts_escalated += len(escalated)
     ctx.wrote("alert_records", len(escalated))
     return {"checked": len(rows), "escalated": len(escalated), "errors": []}

@@ -65,20 +65,22 @@ def project_health(project: dict, signals: dict, today: date) -> str:
 
 
 def save_health(ctx: ServiceContext, projects: list[dict]) -> dict[int, str]:
-    """Compute and store every project's health; a change is logged in project_status_logs."""
+    """Compute and store every project's health; a change is logged in project_status_logs.
+    Missing plan dates or progress leave the schedule lag out; no status is no status rule."""
     signals = health_signals(ctx)
     result, changed = {}, 0
     for p in projects:
-        new = project_health(p, signals, ctx.today)
-        result[p["id"]] = new
-        if new == p["health"]:
-            continue
-        changed += 1
-        ctx.conn.execute(sa.update(t.projects).where(t.projects.c.id == p["id"]).values(health=new))
-        ctx.conn.execute(sa.insert(t.project_status_logs).values(
-            project_id=p["id"], old_stage=p["stage"], new_stage=p["stage"], old_status=p["status"],
-            new_status=p["status"], old_health=p["health"], new_health=new, change_type="HEALTH_AUTO_CALCULATED",
-            changed_by=None, changed_at=ctx.now, change_note=f"系统自动计算健康度：{p['health']} -> {new}"))
+        with ctx.row("projects", p):
+            new = project_health(p, signals, ctx.today)
+            result[p["id"]] = new
+            if new == p["health"]:
+                continue
+            ctx.conn.execute(sa.update(t.projects).where(t.projects.c.id == p["id"]).values(health=new))
+            ctx.conn.execute(sa.insert(t.project_status_logs).values(
+                project_id=p["id"], old_stage=p["stage"], new_stage=p["stage"], old_status=p["status"],
+                new_status=p["status"], old_health=p["health"], new_health=new, change_type="HEALTH_AUTO_CALCULATED",
+                changed_by=None, changed_at=ctx.now, change_note=f"系统自动计算健康度：{p['health']} -> {new}"))
+            changed += 1
     ctx.wrote("projects", changed)
     ctx.wrote("project_status_logs", changed)
     return result
@@ -115,6 +117,8 @@ def daily_health_snapshot(ctx: ServiceContext) -> dict:
     ctx.conn.execute(sa.delete(snap).where(snap.c.snapshot_date == day))
     rows = []
     for proj in projects:
+        if proj["id"] not in health:  # its health could not be computed: named in the skipped rows
+            continue
         h, pid = health[proj["id"]], proj["id"]
         budget = float(proj["budget_amount"] or 0)
         lag = schedule_lag(proj, ctx.today)

@@ -20,15 +20,17 @@ STALE_DAYS = 7
 
 @service("check_overdue_issues")
 def check_overdue_issues(ctx: ServiceContext) -> dict:
-    """Open issues whose due date has passed (due today is not overdue yet)."""
+    """Open issues whose due date has passed (due today is not overdue yet); an open issue
+    without a due date is named as skipped."""
     i = t.issues.c
-    rows = ctx.conn.execute(sa.select(t.issues).where(i.status.in_(OPEN_ISSUE) & (i.due_date < ctx.today))).mappings().all()
+    rows = ctx.read(sa.select(t.issues).where(i.status.in_(OPEN_ISSUE)), need={i.due_date: i.due_date < ctx.today})
     for r in rows:
-        k = (ctx.today - as_date(r["due_date"])).days
-        ctx.raise_alert("ISSUE_OVERDUE", target_id=r["id"], level=lateness_level(k), prefix="IO",
-                        title=f"问题逾期预警：{r['title']}", target_no=r["issue_no"], target_name=r["title"],
-                        project_id=r["project_id"], content=f"问题已逾期 {k} 天，要求完成日期 {r['due_date']}，当前状态 {r['status']}",
-                        trigger_value=k, threshold_value=0, recipients=[r["assignee_id"], ctx.pm_of(r["project_id"])])
+        with ctx.row("issues", r):
+            k = (ctx.today - as_date(r["due_date"])).days
+            ctx.raise_alert("ISSUE_OVERDUE", target_id=r["id"], level=lateness_level(k), prefix="IO",
+                            title=f"问题逾期预警：{r['title']}", target_no=r["issue_no"], target_name=r["title"],
+                            project_id=r["project_id"], content=f"问题已逾期 {k} 天，要求完成日期 {r['due_date']}，当前状态 {r['status']}",
+                            trigger_value=k, threshold_value=0, recipients=[r["assignee_id"], ctx.pm_of(r["project_id"])])
     return {"checked": len(rows)}
 
 
@@ -40,12 +42,13 @@ def check_blocking_issues(ctx: ServiceContext) -> dict:
     rows = ctx.conn.execute(sa.select(t.issues).where(
         i.status.in_(OPEN_ISSUE) & ((i.is_blocking.is_(True)) | (i.issue_type == "BLOCKER")))).mappings().all()
     for r in rows:
-        age = (ctx.now - r["created_at"]).days if r["created_at"] else 0
-        ctx.raise_alert("BLOCKING_ISSUE", target_id=r["id"], level="CRITICAL", prefix="IB",
-                        title=f"阻塞问题预警：{r['title']}", target_no=r["issue_no"], target_name=r["title"],
-                        project_id=r["project_id"],
-                        content=f'阻塞问题 "{r["title"]}" 已存在 {age} 天。{(r["description"] or "")[:100]}',
-                        trigger_value=age, threshold_value=0, recipients=[r["assignee_id"], ctx.pm_of(r["project_id"])])
+        with ctx.row("issues", r):
+            age = (ctx.now - r["created_at"]).days if r["created_at"] else 0
+            ctx.raise_alert("BLOCKING_ISSUE", target_id=r["id"], level="CRITICAL", prefix="IB",
+                            title=f"阻塞问题预警：{r['title']}", target_no=r["issue_no"], target_name=r["title"],
+                            project_id=r["project_id"],
+                            content=f'阻塞问题 "{r["title"]}" 已存在 {age} 天。{(r["description"] or "")[:100]}',
+                            trigger_value=age, threshold_value=0, recipients=[r["assignee_id"], ctx.pm_of(r["project_id"])])
     return {"checked": len(rows)}
 
 
@@ -71,10 +74,11 @@ def check_issue_timeout_escalation(ctx: ServiceContext) -> dict:
     rows = ctx.conn.execute(sa.select(t.issues).where(i.status.in_(OPEN_ISSUE + ("REOPENED",)))).mappings().all()
     raised = 0
     for r in rows:
-        limit = PRIORITY_TIMEOUT_DAYS.get((r["priority"] or "MEDIUM").upper())
-        since = r["updated_at"] or r["created_at"]
-        if limit is not None and since and ctx.now - since > timedelta(days=limit):
-            raised += _bump(ctx, dict(r), f"{limit} 天未处理")
+        with ctx.row("issues", r):
+            limit = PRIORITY_TIMEOUT_DAYS.get((r["priority"] or "MEDIUM").upper())
+            since = r["updated_at"] or r["created_at"]
+            if limit is not None and since and ctx.now - since > timedelta(days=limit):
+                raised += _bump(ctx, dict(r), f"{limit} 天未处理")
     return {"checked": len(rows), "escalated": raised}
 
 
@@ -85,7 +89,10 @@ def check_timeout_issues(ctx: ServiceContext) -> dict:
     i = t.issues.c
     rows = ctx.conn.execute(sa.select(t.issues).where(
         i.status.in_(OPEN_ISSUE) & (i.updated_at < ctx.now - timedelta(days=STALE_DAYS)))).mappings().all()
-    raised = sum(_bump(ctx, dict(r), f"{STALE_DAYS} 天未更新") for r in rows)
+    raised = 0
+    for r in rows:
+        with ctx.row("issues", r):
+            raised += _bump(ctx, dict(r), f"{STALE_DAYS} 天未更新")
     return {"checked": len(rows), "escalated": raised}
 
 

@@ -16,9 +16,11 @@ MONTH_HOURS = 176.0
 HOURS_PER_TASK_DAY = 8.0
 
 
-def _open_milestones(ctx: ServiceContext, where) -> list[dict]:
+def _open_milestones(ctx: ServiceContext, scope, due) -> list[dict]:
+    """Milestones in `scope` whose planned date meets `due`; those without a planned date are
+    named as skipped (nobody can say whether they are due)."""
     m = t.project_milestones.c
-    return [dict(r) for r in ctx.conn.execute(sa.select(t.project_milestones).where(where).order_by(m.id)).mappings()]
+    return ctx.read(sa.select(t.project_milestones).where(scope).order_by(m.id), need={m.planned_date: due})
 
 
 @service("check_milestone_alerts")
@@ -26,25 +28,25 @@ def check_milestone_alerts(ctx: ServiceContext) -> dict:
     """Due in 0-3 days or overdue, not completed; cancelled milestones are left out (the old
     filter alerted them too). One new alert per milestone and day while it stays open."""
     m = t.project_milestones.c
-    rows = _open_milestones(ctx, m.status.not_in(("COMPLETED", "CANCELLED")) & m.planned_date.is_not(None)
-                            & (m.planned_date <= ctx.today + timedelta(days=3)))
+    rows = _open_milestones(ctx, m.status.not_in(("COMPLETED", "CANCELLED")), m.planned_date <= ctx.today + timedelta(days=3))
     for r in rows:
-        d = (as_date(r["planned_date"]) - ctx.today).days
-        common = dict(target_id=r["id"], prefix="MS", target_no=r["milestone_code"], target_name=r["milestone_name"],
-                      project_id=r["project_id"], dedupe="today", recipients=[r["owner_id"], ctx.pm_of(r["project_id"])],
-                      notify_now=True)
-        data = {"milestone_type": r["milestone_type"], "is_key": bool(r["is_key"])}
-        if d >= 0:
-            ctx.raise_alert("MILESTONE_DUE_SOON", level="CRITICAL" if d <= 1 else "WARNING",
-                            title=f"{'紧急' if d <= 1 else ''}里程碑即将到期：{r['milestone_name']}",
-                            content=f"项目 {ctx.project_name(r['project_id'])} 的里程碑 {r['milestone_name']} 将于 {r['planned_date']} 到期（剩余 {d} 天）",
-                            trigger_value=d, threshold_value=3,
-                            data=data | {"days_left": d, "alert_category": "MILESTONE_DUE_SOON"}, **common)
-        else:
-            ctx.raise_alert("MILESTONE_OVERDUE", level="CRITICAL", title=f"里程碑已逾期：{r['milestone_name']}",
-                            content=f"项目 {ctx.project_name(r['project_id'])} 的里程碑 {r['milestone_name']} 计划 {r['planned_date']}，已逾期 {-d} 天",
-                            trigger_value=-d, threshold_value=0,
-                            data=data | {"days_overdue": -d, "alert_category": "MILESTONE_OVERDUE"}, **common)
+        with ctx.row("project_milestones", r):
+            d = (as_date(r["planned_date"]) - ctx.today).days
+            common = dict(target_id=r["id"], prefix="MS", target_no=r["milestone_code"], target_name=r["milestone_name"],
+                          project_id=r["project_id"], dedupe="today", recipients=[r["owner_id"], ctx.pm_of(r["project_id"])],
+                          notify_now=True)
+            data = {"milestone_type": r["milestone_type"], "is_key": bool(r["is_key"])}
+            if d >= 0:
+                ctx.raise_alert("MILESTONE_DUE_SOON", level="CRITICAL" if d <= 1 else "WARNING",
+                                title=f"{'紧急' if d <= 1 else ''}里程碑即将到期：{r['milestone_name']}",
+                                content=f"项目 {ctx.project_name(r['project_id'])} 的里程碑 {r['milestone_name']} 将于 {r['planned_date']} 到期（剩余 {d} 天）",
+                                trigger_value=d, threshold_value=3,
+                                data=data | {"days_left": d, "alert_category": "MILESTONE_DUE_SOON"}, **common)
+            else:
+                ctx.raise_alert("MILESTONE_OVERDUE", level="CRITICAL", title=f"里程碑已逾期：{r['milestone_name']}",
+                                content=f"项目 {ctx.project_name(r['project_id'])} 的里程碑 {r['milestone_name']} 计划 {r['planned_date']}，已逾期 {-d} 天",
+                                trigger_value=-d, threshold_value=0,
+                                data=data | {"days_overdue": -d, "alert_category": "MILESTONE_OVERDUE"}, **common)
     return {"checked": len(rows)}
 
 
@@ -79,8 +81,8 @@ def milestone_risk(r: dict, today: date, has_overdue_before: bool, phase: dict |
 @service("check_milestone_risk_alerts")
 def check_milestone_risk_alerts(ctx: ServiceContext) -> dict:
     m, ph = t.project_milestones.c, t.pmo_project_phase.c
-    rows = _open_milestones(ctx, m.status.in_(("PENDING", "IN_PROGRESS")) & (m.planned_date > ctx.today + timedelta(days=3))
-                            & (m.planned_date <= ctx.today + timedelta(days=14)))
+    rows = _open_milestones(ctx, m.status.in_(("PENDING", "IN_PROGRESS")),
+                            (m.planned_date > ctx.today + timedelta(days=3)) & (m.planned_date <= ctx.today + timedelta(days=14)))
     projects = {r["project_id"] for r in rows}
     overdue = defaultdict(list)
     for pid, planned in ctx.conn.execute(sa.select(m.project_id, m.planned_date).where(
@@ -90,48 +92,58 @@ def check_milestone_risk_alerts(ctx: ServiceContext) -> dict:
         sa.select(t.pmo_project_phase).where(ph.project_id.in_(projects))).mappings()}
     alerted = 0
     for r in rows:
-        planned = as_date(r["planned_date"])
-        score, reasons = milestone_risk(r, ctx.today, any(o < planned for o in overdue[r["project_id"]]),
-                                        phases.get((r["project_id"], r["stage_code"])) if r["stage_code"] else None)
-        if score < 0.60:
-            continue
-        d = (planned - ctx.today).days
-        alerted += ctx.raise_alert(
-            "MILESTONE_AT_RISK", target_id=r["id"], level="CRITICAL" if score >= 0.80 else "WARNING", prefix="MR",
-            title=f"里程碑存在延期风险：{r['milestone_name']}", target_no=r["milestone_code"],
-            target_name=r["milestone_name"], project_id=r["project_id"], dedupe="today",
-            content=f"风险评分 {score:.2f}：" + "；".join(reasons), trigger_value=f"{score:.2f}", threshold_value="0.60",
-            data={"risk_score": score, "risk_reasons": reasons, "days_left": d, "milestone_status": r["status"]},
-            recipients=[r["owner_id"], ctx.pm_of(r["project_id"])], notify_now=True) is not None
+        with ctx.row("project_milestones", r):
+            planned = as_date(r["planned_date"])
+            score, reasons = milestone_risk(r, ctx.today, any(o < planned for o in overdue[r["project_id"]]),
+                                            phases.get((r["project_id"], r["stage_code"])) if r["stage_code"] else None)
+            if score < 0.60:
+                continue
+            d = (planned - ctx.today).days
+            alerted += ctx.raise_alert(
+                "MILESTONE_AT_RISK", target_id=r["id"], level="CRITICAL" if score >= 0.80 else "WARNING", prefix="MR",
+                title=f"里程碑存在延期风险：{r['milestone_name']}", target_no=r["milestone_code"],
+                target_name=r["milestone_name"], project_id=r["project_id"], dedupe="today",
+                content=f"风险评分 {score:.2f}：" + "；".join(reasons), trigger_value=f"{score:.2f}", threshold_value="0.60",
+                data={"risk_score": score, "risk_reasons": reasons, "days_left": d, "milestone_status": r["status"]},
+                recipients=[r["owner_id"], ctx.pm_of(r["project_id"])], notify_now=True) is not None
     return {"checked": len(rows), "at_risk": alerted}
 
 
 @service("check_task_delay_alerts")
 def check_task_delay_alerts(ctx: ServiceContext) -> dict:
     k = t.tasks.c
-    rows = ctx.conn.execute(sa.select(t.tasks).where(k.status.not_in(("DONE", "CANCELLED")) & (k.plan_end < ctx.today))).mappings().all()
+    rows = ctx.read(sa.select(t.tasks).where(k.status.not_in(("DONE", "CANCELLED"))), need={k.plan_end: k.plan_end < ctx.today})
     for r in rows:
-        late = (ctx.today - as_date(r["plan_end"])).days
-        ctx.raise_alert("TASK_DELAY", target_id=r["id"], level=lateness_level(late), prefix="TD",
-                        title=f"任务延期：{r['task_name']}", target_no=r["task_name"], target_name=r["task_name"],
-                        project_id=r["project_id"], content=f"任务 {r['task_name']} 计划 {r['plan_end']} 完成，已延期 {late} 天",
-                        trigger_value=late, threshold_value=0, recipients=[r["owner_id"], ctx.pm_of(r["project_id"])],
-                        notify_now=True)
+        with ctx.row("tasks", r):
+            late = (ctx.today - as_date(r["plan_end"])).days
+            ctx.raise_alert("TASK_DELAY", target_id=r["id"], level=lateness_level(late), prefix="TD",
+                            title=f"任务延期：{r['task_name']}", target_no=r["task_name"], target_name=r["task_name"],
+                            project_id=r["project_id"], content=f"任务 {r['task_name']} 计划 {r['plan_end']} 完成，已延期 {late} 天",
+                            trigger_value=late, threshold_value=0, recipients=[r["owner_id"], ctx.pm_of(r["project_id"])],
+                            notify_now=True)
     return {"checked": len(rows)}
 
 
 @service("check_workload_overload_alerts")
 def check_workload_overload_alerts(ctx: ServiceContext) -> dict:
-    """Assigned hours in the next 30 days against 176 h per person."""
+    """Assigned hours in the next 30 days against 176 h per person. A task or allocation
+    without its start or end date cannot be placed in the window and is named as skipped;
+    an allocation without planned hours adds none."""
     end = ctx.today + timedelta(days=30)
     k, a, u = t.tasks.c, t.pmo_resource_allocation.c, t.users.c
     hours: dict[int, float] = defaultdict(float)
-    for owner, start, stop in ctx.conn.execute(sa.select(k.owner_id, k.plan_start, k.plan_end).where(
-            (k.status != "CANCELLED") & k.owner_id.is_not(None) & (k.plan_start <= end) & (k.plan_end >= ctx.today))):
-        hours[owner] += ((as_date(stop) - as_date(start)).days + 1) * HOURS_PER_TASK_DAY
-    for owner, planned in ctx.conn.execute(sa.select(a.resource_id, a.planned_hours).where(
-            (sa.func.coalesce(a.status, "") != "CANCELLED") & (a.start_date <= end) & (a.end_date >= ctx.today))):
-        hours[owner] += float(planned or 0)
+    tasks = ctx.read(sa.select(k.id, k.owner_id, k.plan_start, k.plan_end).where(
+        (sa.func.coalesce(k.status, "") != "CANCELLED") & k.owner_id.is_not(None)),
+        need={k.plan_start: k.plan_start <= end, k.plan_end: k.plan_end >= ctx.today})
+    for r in tasks:
+        with ctx.row("tasks", r):
+            hours[r["owner_id"]] += max((as_date(r["plan_end"]) - as_date(r["plan_start"])).days + 1, 0) * HOURS_PER_TASK_DAY
+    allocations = ctx.read(sa.select(a.id, a.resource_id, a.planned_hours).where(
+        (sa.func.coalesce(a.status, "") != "CANCELLED") & a.resource_id.is_not(None)),
+        need={a.start_date: a.start_date <= end, a.end_date: a.end_date >= ctx.today})
+    for r in allocations:
+        with ctx.row("pmo_resource_allocation", r):
+            hours[r["resource_id"]] += float(r["planned_hours"] or 0)
     users = ctx.conn.execute(sa.select(u.id, u.username, u.real_name).where(u.is_active.is_(True))).all()
     overloaded = 0
     for uid, username, real_name in users:
@@ -149,15 +161,16 @@ def check_workload_overload_alerts(ctx: ServiceContext) -> dict:
 @service("check_task_deadline_reminder")
 def check_task_deadline_reminder(ctx: ServiceContext) -> dict:
     k = t.task_unified.c
-    rows = ctx.conn.execute(sa.select(t.task_unified).where(
-        k.status.not_in(("COMPLETED", "CANCELLED")) & (k.deadline > ctx.now)
-        & (k.deadline <= ctx.now + timedelta(hours=24)))).mappings().all()
+    rows = ctx.read(sa.select(t.task_unified).where(k.status.not_in(("COMPLETED", "CANCELLED"))),
+                    need={k.deadline: (k.deadline > ctx.now) & (k.deadline <= ctx.now + timedelta(hours=24))})
     for r in rows:
-        left = int((r["deadline"] - ctx.now).total_seconds() // 3600)
-        ctx.raise_alert("TASK_DEADLINE_REMINDER", target_id=r["id"], level="INFO", prefix="TR", dedupe="24h",
-                        title=f"任务即将到期：{r['title']}", target_no=r["task_code"], target_name=r["title"],
-                        project_id=r["project_id"], content=f"任务 {r['title']} 将于 {r['deadline']:%Y-%m-%d %H:%M} 到期（剩余 {left} 小时）",
-                        trigger_value=left, threshold_value=24, recipients=[r["assignee_id"]])
+        with ctx.row("task_unified", r):
+            left = int((r["deadline"] - ctx.now).total_seconds() // 3600)
+            ctx.raise_alert("TASK_DEADLINE_REMINDER", target_id=r["id"], level="INFO", prefix="TR", dedupe="24h",
+                            title=f"任务即将到期：{r['title']}", target_no=r["task_code"], target_name=r["title"],
+                            project_id=r["project_id"],
+                            content=f"任务 {r['title']} 将于 {r['deadline']:%Y-%m-%d %H:%M} 到期（剩余 {left} 小时）",
+                            trigger_value=left, threshold_value=24, recipients=[r["assignee_id"]])
     return {"checked": len(rows)}
 
 
@@ -172,6 +185,7 @@ def calculate_progress_summary(ctx: ServiceContext) -> dict:
         sa.select(m.project_id, sa.func.sum(sa.case((m.status == "COMPLETED", 1), else_=0)), sa.func.count())
         .group_by(m.project_id))}
     updated = 0
+    # a task or milestone without a status counts as not done; one without a project counts for none
     active = ctx.conn.execute(sa.select(p.id, p.progress_pct).where(p.is_active.is_(True))).all()
     for pid, old in active:
         if pid not in task_rates and pid not in ms_rates:
@@ -192,20 +206,35 @@ def _share(pair) -> float:
     return float(pair[0] or 0) / pair[1] * 100
 
 
+# the template columns a frequency cannot do without
+DUTY_SCHEDULE_COLUMNS = {"WEEKLY": ("day_of_week",), "MONTHLY": ("day_of_month",), "YEARLY": ("month_of_year", "day_of_month")}
+
+
+def duty_missing(tpl: dict) -> str | None:
+    """The column whose NULL leaves the template without a schedule or without people."""
+    if not tpl["frequency"]:
+        return "frequency"
+    for column in DUTY_SCHEDULE_COLUMNS.get(tpl["frequency"].upper(), ()) + ("department_id",):
+        if tpl[column] is None:
+            return column
+    return None
+
+
 def duty_target(tpl: dict, today: date) -> date | None:
-    """The day the template's next task is for, when it is to be generated today."""
+    """The day the template's next task is for, when it is to be generated today (no
+    generate_before_days: the default 3)."""
     before = tpl["generate_before_days"] if tpl["generate_before_days"] is not None else 3
     freq = (tpl["frequency"] or "").upper()
     if freq == "DAILY":
         return today + timedelta(days=before)
     if freq == "WEEKLY":
-        delta = ((tpl["day_of_week"] or 1) - today.weekday() - 1) % 7
+        delta = (tpl["day_of_week"] - today.weekday() - 1) % 7
         if delta == 0:
             return today + timedelta(days=before)
         return today + timedelta(days=delta) if delta <= before else None
     if freq in ("MONTHLY", "YEARLY"):
-        year, month = today.year, (tpl["month_of_year"] or today.month) if freq == "YEARLY" else today.month
-        day = min(tpl["day_of_month"] or 1, calendar.monthrange(year, month)[1])
+        year, month = today.year, tpl["month_of_year"] if freq == "YEARLY" else today.month
+        day = min(tpl["day_of_month"], calendar.monthrange(year, month)[1])
         due = date(year, month, day)
         togo = (due - today).days
         if togo == 0:
@@ -216,6 +245,8 @@ def duty_target(tpl: dict, today: date) -> date | None:
 
 @service("generate_job_duty_tasks")
 def generate_job_duty_tasks(ctx: ServiceContext) -> dict:
+    """Tasks for the active users of each template's department, a few days ahead. A template
+    missing its frequency, the day its frequency needs, or its department is named as skipped."""
     j, k, u = t.job_duty_template.c, t.task_unified.c, t.users.c
     templates = ctx.conn.execute(sa.select(t.job_duty_template).where(
         j.is_active.is_(True) & j.auto_generate.is_(True))).mappings().all()
@@ -225,23 +256,29 @@ def generate_job_duty_tasks(ctx: ServiceContext) -> dict:
     seq = int(latest[len(stem):]) if latest and latest[len(stem):].isdigit() else 0
     created = 0
     for tpl in templates:
-        target = duty_target(dict(tpl), ctx.today)
-        if target is None or ctx.conn.execute(sa.select(k.id).where(
-                (k.task_type == "JOB_DUTY") & (k.source_type == "JOB_DUTY_TEMPLATE") & (k.source_id == tpl["id"])
-                & (k.plan_start_date == target)).limit(1)).first():
+        missing = duty_missing(tpl)
+        if missing:
+            ctx.skip("job_duty_template", tpl["id"], missing)
             continue
-        for uid, name in ctx.conn.execute(sa.select(u.id, u.real_name).where(
-                u.is_active.is_(True) & (u.department_id == tpl["department_id"])).order_by(u.id)):
-            seq += 1
-            deadline = datetime.combine(target + timedelta(days=tpl["deadline_offset_days"] or 0), datetime.max.time()).replace(microsecond=0)
-            ctx.conn.execute(sa.insert(t.task_unified).values(
-                task_code=f"{stem}{seq:03d}", title=tpl["duty_name"], description=tpl["duty_description"],
-                task_type="JOB_DUTY", source_type="JOB_DUTY_TEMPLATE", source_id=tpl["id"], assignee_id=uid,
-                assignee_name=name, assigner_id=ctx.config.system_user_id, assigner_name="系统",
-                plan_start_date=target, plan_end_date=target, deadline=deadline,
-                estimated_hours=tpl["estimated_hours"], status="PENDING", priority=tpl["default_priority"] or "MEDIUM",
-                is_urgent=False, tags=["岗位职责"], category="JOB_DUTY", reminder_enabled=True,
-                reminder_before_hours=24, created_by=ctx.config.system_user_id, created_at=ctx.now, updated_at=ctx.now))
-            created += 1
+        with ctx.row("job_duty_template", tpl):
+            target = duty_target(dict(tpl), ctx.today)
+            if target is None or ctx.conn.execute(sa.select(k.id).where(
+                    (k.task_type == "JOB_DUTY") & (k.source_type == "JOB_DUTY_TEMPLATE") & (k.source_id == tpl["id"])
+                    & (k.plan_start_date == target)).limit(1)).first():
+                continue
+            deadline = datetime.combine(target + timedelta(days=tpl["deadline_offset_days"] or 0),
+                                        datetime.max.time()).replace(microsecond=0)
+            for uid, name in ctx.conn.execute(sa.select(u.id, u.real_name).where(
+                    u.is_active.is_(True) & (u.department_id == tpl["department_id"])).order_by(u.id)):
+                seq += 1
+                ctx.conn.execute(sa.insert(t.task_unified).values(
+                    task_code=f"{stem}{seq:03d}", title=tpl["duty_name"], description=tpl["duty_description"],
+                    task_type="JOB_DUTY", source_type="JOB_DUTY_TEMPLATE", source_id=tpl["id"], assignee_id=uid,
+                    assignee_name=name, assigner_id=ctx.config.system_user_id, assigner_name="系统",
+                    plan_start_date=target, plan_end_date=target, deadline=deadline,
+                    estimated_hours=tpl["estimated_hours"], status="PENDING", priority=tpl["default_priority"] or "MEDIUM",
+                    is_urgent=False, tags=["岗位职责"], category="JOB_DUTY", reminder_enabled=True,
+                    reminder_before_hours=24, created_by=ctx.config.system_user_id, created_at=ctx.now, updated_at=ctx.now))
+                created += 1
     ctx.wrote("task_unified", created)
     return {"templates": len(templates), "created": created}
