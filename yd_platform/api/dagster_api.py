@@ -7,6 +7,7 @@ runs of a job, daemon health, schedules' next ticks) are plain GraphQL queries h
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,10 +29,8 @@ RUN_FIELDS = """
   tags { key value }
 """
 
-RUN_DETAILS = """
-  runConfigYaml
-  assetMaterializations {
-    assetKey { path }
+# the metadata entries the API reads back (numbers, JSON, text), decoded by `metadata_value`
+METADATA_ENTRIES = """
     metadataEntries {
       label
       __typename
@@ -40,8 +39,25 @@ RUN_DETAILS = """
       ... on JsonMetadataEntry { jsonString }
       ... on TextMetadataEntry { text }
     }
-  }
 """
+
+RUN_DETAILS = """
+  runConfigYaml
+  assetMaterializations {
+    assetKey { path }
+    %s
+  }
+""" % METADATA_ENTRIES  # noqa: UP031 - GraphQL braces make str.format and f-strings unreadable
+
+
+def metadata_value(entry: Mapping[str, Any]) -> Any:
+    """The value of one entry of `METADATA_ENTRIES` (JSON decoded; None for other kinds)."""
+    if "jsonString" in entry:
+        return json.loads(entry["jsonString"])
+    for key in ("intValue", "floatValue", "text"):
+        if key in entry:
+            return entry[key]
+    return None
 
 RUN_QUERY = """
 query Run($runId: ID!) {

@@ -8,12 +8,11 @@ and would show as a drop to almost nothing in a tag's history.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
-from yd_platform.api.dagster_api import DagsterApi, DagsterQueryError
+from yd_platform.api.dagster_api import METADATA_ENTRIES, DagsterApi, DagsterQueryError, metadata_value
 
 HISTORY_QUERY = """
 query UserTagsHistory($limit: Int) {
@@ -23,35 +22,19 @@ query UserTagsHistory($limit: Int) {
       assetMaterializations(limit: $limit) {
         runId
         timestamp
-        metadataEntries {
-          label
-          __typename
-          ... on IntMetadataEntry { intValue }
-          ... on FloatMetadataEntry { floatValue }
-          ... on JsonMetadataEntry { jsonString }
-          ... on TextMetadataEntry { text }
-        }
+        %s
       }
     }
     ... on AssetNotFoundError { message }
   }
 }
-"""
+""" % METADATA_ENTRIES  # noqa: UP031 - GraphQL braces make str.format and f-strings unreadable
 MATCHED_LABEL = re.compile(r"^tag_(\d+)_matched$")
-
-
-def _value(entry: dict) -> Any:
-    if "jsonString" in entry:
-        return json.loads(entry["jsonString"])
-    for key in ("intValue", "floatValue", "text"):
-        if key in entry:
-            return entry[key]
-    return None
 
 
 def _points(event: dict) -> dict[int, dict[str, Any]]:
     """tag id -> its figures in one materialization."""
-    meta = {e["label"]: _value(e) for e in event.get("metadataEntries") or []}
+    meta = {e["label"]: metadata_value(e) for e in event.get("metadataEntries") or []}
     if meta.get("mode") == "task-users":
         return {}
     when = datetime.fromtimestamp(int(event["timestamp"]) / 1000, UTC).isoformat(timespec="seconds")

@@ -14,13 +14,12 @@ the run's figures (users evaluated, matched users, rows inserted/updated, per-ta
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
-from yd_platform.api.dagster_api import DagsterApi
+from yd_platform.api.dagster_api import DagsterApi, metadata_value
 
 SUBMITTED, RUNNING, COMPLETED, FAILED = "submitted", "running", "completed", "failed"
 
@@ -41,15 +40,6 @@ def _iso(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds") if seconds else None
 
 
-def _metadata_value(entry: dict) -> Any:
-    for name in ("intValue", "floatValue", "text"):
-        if name in entry:
-            return entry[name]
-    if "jsonString" in entry:
-        return json.loads(entry["jsonString"])
-    return None
-
-
 def _op_config(run: dict) -> dict:
     """The user_tags op config a run was launched with (tag_ids, user_ids, today)."""
     config = yaml.safe_load(run.get("runConfigYaml") or "") or {}
@@ -60,7 +50,7 @@ def _result(run: dict) -> dict[str, Any]:
     """The run's figures, with the old `total_users` (users carrying a computed tag) and `message`."""
     for event in run.get("assetMaterializations") or []:
         if event["assetKey"]["path"] == ["user_tags"]:
-            figures = {e["label"]: _metadata_value(e) for e in event["metadataEntries"]}
+            figures = {e["label"]: metadata_value(e) for e in event["metadataEntries"]}
             total = int(figures.get("matched_users") or 0)
             return {"total_users": total, "message": f"Successfully processed {total} users", **figures}
     return {"total_users": 0, "message": "No results"}

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from yd_platform.cli.terminal import column_widths, columns
@@ -241,18 +242,26 @@ def check_shop_source() -> Check:
     return Check("shop source", OK, f"{where}: " + ", ".join(f"{c} {n}" for c, n in counts.items()) + " active shops")
 
 
+def _probed(name: str, factory: Callable[[], Any], probe: Callable[[Any], str],
+            target: Callable[[Any], str], hint: str) -> Check:
+    """Build a resource from the environment and ask it `probe` (what it answered is the
+    detail); a failure is shown as `target(resource): first line of the error` with `hint`."""
+    resource = _built(name, factory)
+    if isinstance(resource, Check):
+        return resource
+    try:
+        return Check(name, OK, probe(resource))
+    except Exception as exc:  # noqa: BLE001
+        where = target(resource)
+        return Check(name, FAIL, f"{where}: {_first_line(exc)}" if where else str(exc), hint)
+
+
 def check_pms_db() -> Check:
     """The PMS database answers (`PmsDatabaseResource.check`)."""
     from yd_platform.resources.pms_db import pms_db_from_env
 
-    resource = _built("PMS database", pms_db_from_env)
-    if isinstance(resource, Check):
-        return resource
-    try:
-        return Check("PMS database", OK, resource.check())
-    except Exception as exc:  # noqa: BLE001
-        return Check("PMS database", FAIL, f"{_redacted(resource.url)}: {_first_line(exc)}",
-                     "correct YD_PMS_DB_URL (the project-management system's MySQL)")
+    return _probed("PMS database", pms_db_from_env, lambda db: db.check(), lambda db: _redacted(db.url),
+                   "correct YD_PMS_DB_URL (the project-management system's MySQL)")
 
 
 def check_warehouse() -> Check:
@@ -260,28 +269,17 @@ def check_warehouse() -> Check:
     from yd_platform.resources.app_db import check_database
     from yd_platform.resources.merchant_backends import collector_from_env
 
-    collector = _built("warehouse", collector_from_env)
-    if isinstance(collector, Check):
-        return collector
-    try:
-        return Check("warehouse", OK, check_database(collector.warehouse_url))
-    except Exception as exc:  # noqa: BLE001
-        return Check("warehouse", FAIL, f"{_redacted(collector.warehouse_url)}: {_first_line(exc)}",
-                     "correct YD_WAREHOUSE_URL (the database holding the dw feature tables)")
+    return _probed("warehouse", collector_from_env, lambda c: check_database(c.warehouse_url),
+                   lambda c: _redacted(c.warehouse_url),
+                   "correct YD_WAREHOUSE_URL (the database holding the dw feature tables)")
 
 
 def check_metabase() -> Check:
     """Metabase answers and accepts the key or login, or the demo source is chosen (`MetabaseResource.check`)."""
     from yd_platform.resources.metabase import metabase_from_env
 
-    metabase = _built("metabase", metabase_from_env)
-    if isinstance(metabase, Check):
-        return metabase
-    try:
-        return Check("metabase", OK, metabase.check())
-    except Exception as exc:  # noqa: BLE001
-        return Check("metabase", FAIL, str(exc),
-                     "correct YD_METABASE_URL and YD_METABASE_API_KEY (or YD_METABASE_USER/YD_METABASE_PASSWORD)")
+    return _probed("metabase", metabase_from_env, lambda m: m.check(), lambda m: "",
+                   "correct YD_METABASE_URL and YD_METABASE_API_KEY (or YD_METABASE_USER/YD_METABASE_PASSWORD)")
 
 
 def check_webserver() -> Check:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from yd_platform.incentives.config import IncentivesConfigError, load_incentives_config, parse_incentives
 from yd_platform_tests.incentives.helpers import TEST_CONFIG
@@ -26,6 +27,13 @@ def _with(old: str, new: str) -> str:
     return TEST_CONFIG.replace(old, new)
 
 
+def _with_rule_set(city: str, month: str, rule_set: dict) -> str:
+    """TEST_CONFIG with one city's month replaced by `rule_set`."""
+    config = yaml.safe_load(TEST_CONFIG)
+    config["rules"][city][month] = rule_set
+    return yaml.safe_dump(config, allow_unicode=True)
+
+
 BAD = [
     ("tier threshold negative", _with("threshold: 40000", "threshold: -5"),
      "city 'BJ', month '2025-06', field 'tiers.0.tiers.0.threshold'"),
@@ -39,18 +47,8 @@ BAD = [
     ("unknown city", _with("rules:\n  BJ:", "rules:\n  GZ:"), "city 'GZ': has rules but is not listed"),
     ("wrong ladder kind", _with("- by: amount", "- by: amout"),
      "city 'BJ', month '2025-06', field 'tiers.0.by'"),
-    ("empty rule set", _with("""      lucky:
-        number: "8"
-        base: {name: 接好运, reward: 36}
-        high: {name: 接好运万元以上, reward: 66, threshold: 10000}
-      contract_amount_cap: 50000
-      tiers:
-        - by: amount
-          min_contracts: 3
-          tiers:
-            - {name: 达标奖, threshold: 40000, reward: 200}
-            - {name: 优秀奖, threshold: 60000, reward: 400}
-""", "      person_key: housekeeper\n"), "city 'BJ', month '2025-06': a rule set needs 'lucky' or 'tiers'"),
+    ("empty rule set", _with_rule_set("BJ", "2025-06", {"person_key": "housekeeper"}),
+     "city 'BJ', month '2025-06': a rule set needs 'lucky' or 'tiers'"),
 ]
 
 
