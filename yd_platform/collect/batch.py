@@ -39,7 +39,7 @@ from yd_platform.collect.raw_files import object_store_sink, store_raw, stored_i
 from yd_platform.datasets.keys import raw_key
 from yd_platform.datasets.partitions import DATE_DIM, SHOP_DIM, raw_partitions
 from yd_platform.instance.pace import platform_pace
-from yd_platform.instance.pools import AccountBusy, account_slot
+from yd_platform.instance.pools import AccountBusy, account_slot, ensure_account_pools
 
 # Dagster's run tag that keeps the instance's `run_retries` from re-running a run whose
 # step failed; set on a run whose failure no retry can fix.
@@ -205,6 +205,7 @@ class RawBatch:
 
     def _accounts(self, groups: dict[str, list[tuple[RawPartition, CollectJob]]]) -> Iterator:
         collector = self._collector()
+        ensure_account_pools(self.context.instance, self.ds.platform, groups)
         pending = deque(groups.items())
         busy_in_a_row = 0
         while pending:
@@ -213,7 +214,7 @@ class RawBatch:
             wait = not pending or busy_in_a_row > len(pending)
             try:
                 with account_slot(self.context, self.ds.platform, account, self.settings.lock_wait_seconds,
-                                  wait=wait) as waited:
+                                  wait=wait, ensured=True) as waited:
                     if waited is None:
                         self.context.log.info(f"{self.ds.platform} account {account} is busy: its "
                                               f"{len(jobs)} partitions come after the other accounts'")

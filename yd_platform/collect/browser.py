@@ -115,9 +115,9 @@ _workers_lock = threading.Lock()
 
 
 @contextmanager
-def browser_worker() -> Iterator[Callable[[Callable[[], T]], T]]:
+def browser_worker() -> Iterator[Callable[..., T | None]]:
     """Borrow one browser worker thread for the block; yields `run(fn)`, which runs `fn`
-    on that thread and returns (or raises) its result.
+    on that thread and returns (or raises) its result (`run(fn, wait=False)` only queues it).
 
     A browser context belongs to the thread that opened it, so an account's session
     that serves a whole batch of downloads is opened, used and closed through one
@@ -130,10 +130,12 @@ def browser_worker() -> Iterator[Callable[[Callable[[], T]], T]]:
             worker = _Worker(len(_workers) + 1)
             _workers.append(worker)
 
-    def run(fn: Callable[[], T]) -> T:
+    def run(fn: Callable[[], T], wait: bool = True) -> T | None:
+        """`wait=False` queues `fn` and returns at once (for clean-up nobody waits on: the
+        worker's next job runs after it anyway)."""
         future: Future = Future()
         worker.jobs.put((fn, future))
-        return future.result()
+        return future.result() if wait else None
 
     try:
         yield run

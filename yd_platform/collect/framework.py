@@ -267,13 +267,15 @@ class Collector:
     @contextmanager
     def session(self, account: str) -> Iterator[AccountSession]:
         """One browser session of `account` for the block: every `collect` in it reuses
-        the same context, cookies and login."""
+        the same context, cookies and login. Its context is closed on the worker after
+        the block without waiting for it, so a batch frees the account and goes on to the
+        next one meanwhile (the next session on this worker opens after the close)."""
         with browser_worker() as run:
             session = AccountSession(self, account, run)
             try:
                 yield session
             finally:
-                run(session.close)
+                run(session.close, wait=False)
 
     def session_valid(self, page) -> bool:
         resp = self.goto(page, self.url(self.home_path))

@@ -35,7 +35,7 @@ import inspect
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -335,6 +335,19 @@ def ensure_account_pool(instance: dg.DagsterInstance, pool: str) -> None:
         set_pool_limit(instance, pool, ACCOUNT_LIMIT)
 
 
+def ensure_account_pools(instance: dg.DagsterInstance, platform: str, accounts: Iterable[str]) -> None:
+    """`ensure_account_pool` for all of a batch's accounts with one read of the pools, so
+    each account's turn afterwards is only its claim and its release."""
+    if not pools_enforced(instance):
+        return
+    current = pool_limits(instance)
+    for account in set(accounts):
+        pool = account_pool(platform, account)
+        known = current.get(pool)
+        if known is None or known.slots != ACCOUNT_LIMIT or known.from_default:
+            set_pool_limit(instance, pool, ACCOUNT_LIMIT)
+
+
 class AccountBusy(TimeoutError):
     """The merchant account stayed busy (another run, a login by hand) for as long as the
     step would wait; worth another try later."""
@@ -342,13 +355,14 @@ class AccountBusy(TimeoutError):
 
 @contextmanager
 def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
-                 wait_seconds: float, wait: bool = True) -> Iterator[float | None]:
+                 wait_seconds: float, wait: bool = True, ensured: bool = False) -> Iterator[float | None]:
     """Hold the account's pool slot for the block; yields the seconds spent waiting.
 
     A step over several accounts asks with `wait=False` first: a busy account then yields
     None at once (its place in the queue given back), so the step can download for
     another account meanwhile and come back. With `wait=True`, `AccountBusy` is raised
-    when the account stayed busy for `wait_seconds`.
+    when the account stayed busy for `wait_seconds`. `ensured`: the caller gave the
+    account's pool its slot already (`ensure_account_pools`).
     """
     instance = context.instance
     if not pools_enforced(instance):
@@ -357,7 +371,8 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
         yield 0.0
         return
     pool = account_pool(platform, account)
-    ensure_account_pool(instance, pool)
+    if not ensured:
+        ensure_account_pool(instance, pool)
     step_key = f"{context.get_step_execution_context().step.key}[{pool}]"
 
     def tell(use: PoolUse) -> None:
