@@ -18,8 +18,16 @@ from concurrent.futures import Future
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
+# a switch Chromium ignores, so a test that crashes the collectors' browsers on purpose
+# can tell this one apart and leave it alone (`is_shared_browser`)
+SHARED_BROWSER_SWITCH = "--yd-platform-tests-shared-browser"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+                 "--disable-component-update", "--no-first-run", "--disable-sync", SHARED_BROWSER_SWITCH]
+
+
+def is_shared_browser(cmdline: list[str]) -> bool:
+    """Whether a process with this command line is (a part of) the session's shared Chromium."""
+    return SHARED_BROWSER_SWITCH in cmdline
 
 
 class BrowserThread:

@@ -40,6 +40,7 @@ from yd_platform.pipeline.jobs import collect_job_name
 from yd_platform.resources.merchant_backends import collector_from_env
 from yd_platform.resources.object_store import object_store_from_env
 from yd_platform.resources.shops import shop_source_from_env
+from yd_platform_tests.browser import is_shared_browser
 from yd_platform_tests.collect.helpers import expected_rows
 
 pytestmark = pytest.mark.slow
@@ -179,8 +180,11 @@ def test_crashed_browser_is_relaunched(run, demo):
 
     assert run("jd", "store_inventory", "jd_pop")[0].success  # a warm browser to crash
     def is_browser(proc) -> bool:
+        """A collector's Chromium (its main process; not the page tests' shared browser)."""
         try:
-            return "chrom" in proc.name().lower() and "--type=" not in " ".join(proc.cmdline())
+            cmdline = proc.cmdline()
+            return ("chrom" in proc.name().lower() and "--type=" not in " ".join(cmdline)
+                    and not is_shared_browser(cmdline))
         except psutil.Error:  # already gone or a zombie
             return False
 
