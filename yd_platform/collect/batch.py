@@ -214,7 +214,8 @@ class RawBatch:
             wait = not pending or busy_in_a_row > len(pending)
             try:
                 with account_slot(self.context, self.ds.platform, account, self.settings.lock_wait_seconds,
-                                  wait=wait, ensured=True) as waited:
+                                  wait=wait, ensured=True,
+                                  released=lambda a=account, n=len(jobs): self._progress(a, n)) as waited:
                     if waited is None:
                         self.context.log.info(f"{self.ds.platform} account {account} is busy: its "
                                               f"{len(jobs)} partitions come after the other accounts'")
@@ -223,18 +224,18 @@ class RawBatch:
                         continue
                     busy_in_a_row = 0
                     yield from self._account(collector, account, jobs, waited)
-                    self._progress(account, len(jobs))
             except AccountBusy as busy:
                 for p, job in jobs:
                     yield self._fail(p, job, TransientError(f"{job.label}: {busy}"))
 
-    def _progress(self, account: str, jobs: int) -> None:
-        """A line in the run's log after each account, so a long batch shows how far it is
-        while it runs (each partition's materialization shows in the UI as it is stored)."""
+    def _progress(self, account: str, jobs: int) -> str:
+        """How far the batch is, said in the run's log as each account's pool is released,
+        so a long batch shows its progress while it runs (each partition's materialization
+        shows in the UI as it is stored)."""
         done = len(self.collected) + len(self.failed) - self._given_up
-        self.context.log.info(f"{self.ds.platform} account {account} done ({jobs} partitions): {done} of "
-                              f"{self._todo} partitions handled, {len(self.collected)} collected, "
-                              f"{len(self.failed) - self._given_up} failed")
+        return (f"{self.ds.platform} account {account} done ({jobs} partitions): {done} of "
+                f"{self._todo} partitions handled, {len(self.collected)} collected, "
+                f"{len(self.failed) - self._given_up} failed")
 
     def _account(self, collector, account: str, jobs: list[tuple[RawPartition, CollectJob]],
                  waited: float) -> Iterator:

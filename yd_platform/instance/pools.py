@@ -355,14 +355,17 @@ class AccountBusy(TimeoutError):
 
 @contextmanager
 def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
-                 wait_seconds: float, wait: bool = True, ensured: bool = False) -> Iterator[float | None]:
+                 wait_seconds: float, wait: bool = True, ensured: bool = False,
+                 released: Callable[[], str] | None = None) -> Iterator[float | None]:
     """Hold the account's pool slot for the block; yields the seconds spent waiting.
 
     A step over several accounts asks with `wait=False` first: a busy account then yields
     None at once (its place in the queue given back), so the step can download for
     another account meanwhile and come back. With `wait=True`, `AccountBusy` is raised
     when the account stayed busy for `wait_seconds`. `ensured`: the caller gave the
-    account's pool its slot already (`ensure_account_pools`).
+    account's pool its slot already (`ensure_account_pools`). `released()` adds to the
+    run's line about the release (a batch says there how far it is: one log line less
+    per account).
     """
     instance = context.instance
     if not pools_enforced(instance):
@@ -396,4 +399,4 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
         yield waited
     finally:
         free_slot(instance, context.run_id, step_key)
-        context.log.info(f"released pool {pool}")
+        context.log.info(f"released pool {pool}" + (f": {released()}" if released else ""))
