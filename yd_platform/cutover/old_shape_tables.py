@@ -30,13 +30,10 @@ from yd_platform.catalog import DatasetSpec
 from yd_platform.catalog.periods import Period
 from yd_platform.datasets.schema import merged_schema
 from yd_platform.merge.merger import drop_exact_duplicates
-from yd_platform.reports.coerce import coerce_declared
 from yd_platform.reports.errors import BadShopFile
-from yd_platform.reports.extra import EXTRA_COLUMN, extra_json, extra_names
-from yd_platform.reports.footer import footer_rows
 from yd_platform.reports.headers import HeaderRow, alias_map, cell_text
 from yd_platform.reports.reader import ShopSheet, open_report
-from yd_platform.reports.shop_table import checked_header, require_values
+from yd_platform.reports.shop_table import checked_header, sheet_table
 from yd_platform.tables.old_shape import FILE_NAME_SUFFIXES, SHOP_COLUMN
 
 # the old merge's header row is the first row; data starts on the second
@@ -146,7 +143,6 @@ def shop_sheets(ds: DatasetSpec, old: OldRows) -> dict[str, ShopSheet]:
 
 def typed_shop_table(ds: DatasetSpec, sheet: ShopSheet, shop_id: str, period: Period) -> tuple[pa.Table, int, list[str]]:
     """(one shop's rows in the merged schema, footer rows dropped, unknown headers)."""
-    schema = merged_schema(ds)
     try:
         match = checked_header(ds, sheet)
     except BadShopFile as exc:
@@ -154,18 +150,8 @@ def typed_shop_table(ds: DatasetSpec, sheet: ShopSheet, shop_id: str, period: Pe
     if not match.positions:
         raise BadShopFile(sheet.file, f"wrong columns: none of the headers is a column of {ds.platform}/{ds.code} "
                                       f"(headers: {sheet.header.texts[:12]})", sheet=sheet.sheet)
-    footer = footer_rows(sheet, ds.footer_markers)
-    sheet.keep(~footer)
-    columns = {col.name: coerce_declared(col, sheet, match.positions.get(col.name)) for col in ds.columns}
-    require_values(ds, sheet, match, columns)
-    names = extra_names(sheet, match.unknown)
-    columns[EXTRA_COLUMN] = extra_json(sheet, names)
-    n = len(sheet.rows)
-    for column, value in (("platform", ds.platform), ("shop_id", shop_id), ("period", period.label),
-                          ("period_start", period.start), ("period_end", period.end)):
-        columns[column] = pa.repeat(pa.scalar(value, schema.field(column).type), n)
-    table = pa.table([columns[f.name] for f in schema], schema=schema)
-    return table, int(footer.sum()), list(names.values())
+    shop_table = sheet_table(ds, sheet, match, shop_id, period)
+    return shop_table.table, shop_table.footer_rows, shop_table.unknown_headers
 
 
 def typed_partition(ds: DatasetSpec, period: Period, files: list[OldRows], shop_id_of) -> TypedPartition:

@@ -82,7 +82,14 @@ def read_shop_table(ds: DatasetSpec, path: Path, name: str, shop: str, period: P
     sheet = open_report(path, name, set(alias_map(ds)))
     if sheet.blank:
         return ShopTable(schema.empty_table())
-    match = checked_header(ds, sheet)
+    return sheet_table(ds, sheet, checked_header(ds, sheet), shop, period)
+
+
+def sheet_table(ds: DatasetSpec, sheet: ShopSheet, match: HeaderMatch, shop: str, period: Period) -> ShopTable:
+    """A sheet whose header matched (`checked_header`) as a table in the merged schema:
+    footer rows dropped, declared columns coerced, unknown headers kept as JSON, and the
+    shop's and period's columns added (raises BadShopFile)."""
+    schema = merged_schema(ds)
     footer = footer_rows(sheet, ds.footer_markers)
     sheet.keep(~footer)
     columns = {col.name: coerce_declared(col, sheet, match.positions.get(col.name)) for col in ds.columns}
