@@ -6,3 +6,7 @@ a test keeps the two in step.
 """
 
 COLLECTOR_NAMES: tuple[str, ...] = ("erp", "jd", "pdd", "tm", "warehouse")
+
+# The collectors that read without a browser (the others log into a back-end through
+# Chromium): a run of their datasets does not start one.
+BROWSERLESS_COLLECTORS: frozenset[str] = frozenset({"warehouse"})

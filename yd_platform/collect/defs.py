@@ -10,10 +10,10 @@ import hashlib
 import dagster as dg
 
 from yd_platform.catalog import Catalog
-from yd_platform.collect.landing import LANDING_TAG, LandingNameError, move_landing, parse_landing_name, pending_files
+from yd_platform.collect.landing import LandingNameError, move_landing, parse_landing_name, pending_files
 from yd_platform.collect.raw_asset import build_raw_asset
 from yd_platform.collect.shops_sensor import build_shops_sensors
-from yd_platform.datasets.keys import raw_key
+from yd_platform.datasets.keys import LANDING_TAG, raw_key
 from yd_platform.datasets.partitions import raw_partition_key, shop_partitions
 from yd_platform.instance.pools import platform_limits, sync_platform_pools
 from yd_platform.resources.object_store import ObjectStoreResource

@@ -40,7 +40,6 @@ from urllib.parse import urlsplit
 
 from yd_platform.catalog import DatasetSpec
 from yd_platform.catalog.periods import Period
-from yd_platform.collect.browser import browser_worker, cookieless_request, thread_browser
 from yd_platform.collect.credentials import credentials
 from yd_platform.collect.errors import (
     BadReportFile,
@@ -53,6 +52,7 @@ from yd_platform.collect.errors import (
 from yd_platform.collect.sessions import forget_session, load_session, save_session
 from yd_platform.collect.verify import VerifiedReport, looks_like_html, verify_report
 from yd_platform.deployment import yd_home
+from yd_platform.resources.chromium import browser_worker, cookieless_request, thread_browser
 from yd_platform.resources.merchant_backends import CollectorResource
 
 # Anything a robot cannot answer: captcha images/inputs, sliders (Taobao's `nc_1_n1z`,

@@ -23,7 +23,6 @@ from yd_platform.catalog.periods import period_from_key, period_from_label
 from yd_platform.datasets.layout import landing_prefix
 from yd_platform.datasets.partitions import time_partitions
 
-LANDING_TAG = "yd/landing_object"
 NAME_RE = re.compile(
     r"^(?P<shop>[A-Za-z0-9_.\-]+?)_(?P<period>\d{4}-\d{2}(?:-\d{2}(?:_\d{4}-\d{2}-\d{2})?)?)\.(?P<ext>xlsx|xls|csv)$",
     re.IGNORECASE,

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from yd_platform.collect.browser import in_browser_thread, thread_browser
 from yd_platform.collect.errors import PermanentError, TransientError
 from yd_platform.collect.platforms import collector_class
 from yd_platform.collect.sessions import save_session
@@ -35,6 +34,7 @@ from yd_platform.instance.pools import (
     holding_slot,
     pools_enforced,
 )
+from yd_platform.resources.chromium import in_browser_thread, thread_browser
 from yd_platform.resources.merchant_backends import CollectorResource
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ import dagster as dg
 from yd_platform.catalog import DatasetSpec
 from yd_platform.collect.batch import RawBatch, partitions_of, refuse_run_retries
 from yd_platform.collect.errors import CollectError
-from yd_platform.collect.landing import LANDING_TAG, move_landing
+from yd_platform.collect.landing import move_landing
 from yd_platform.collect.raw_files import store_raw
 from yd_platform.collect.verify import verify_report
-from yd_platform.datasets.keys import dataset_about, dataset_asset_args, raw_key
+from yd_platform.datasets.keys import LANDING_TAG, dataset_about, dataset_asset_args, raw_key
 from yd_platform.datasets.partitions import raw_partitions
 from yd_platform.instance.pools import platform_pool
 from yd_platform.resources.merchant_backends import CollectorResource, collector_from_env

@@ -13,6 +13,10 @@ from yd_platform.catalog import DatasetSpec
 
 STAGES = ("raw", "merged", "ods")
 
+# Run tag of a raw run that files a report an operator dropped (`collect.landing`) instead
+# of downloading one: the object's key.
+LANDING_TAG = "yd/landing_object"
+
 
 def stage_key(ds: DatasetSpec, stage: str) -> dg.AssetKey:
     if stage not in STAGES:

@@ -363,9 +363,10 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
     None at once (its place in the queue given back), so the step can download for
     another account meanwhile and come back. With `wait=True`, `AccountBusy` is raised
     when the account stayed busy for `wait_seconds`. `ensured`: the caller gave the
-    account's pool its slot already (`ensure_account_pools`). `released()` adds to the
-    run's line about the release (a batch says there how far it is: one log line less
-    per account).
+    account's pool its slot already (`ensure_account_pools`). The run's log says when the
+    slot was taken only after a wait (it said what it waited for); the release line says
+    how long it was held, and `released()` adds to it (a batch says there how far it is),
+    so an account that was free costs one log line.
     """
     instance = context.instance
     if not pools_enforced(instance):
@@ -378,7 +379,10 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
         ensure_account_pool(instance, pool)
     step_key = f"{context.get_step_execution_context().step.key}[{pool}]"
 
+    told = []
+
     def tell(use: PoolUse) -> None:
+        told.append(use)
         context.log.info(f"waiting for {platform} account {account}: pool {pool} is held by "
                          f"run {', '.join(sorted(use.holders)) or '(being handed over)'}")
 
@@ -394,9 +398,12 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
     except BaseException:
         free_slot(instance, context.run_id, step_key)
         raise
+    held = time.monotonic()
     try:
-        context.log.info(f"holding pool {pool} ({platform} account {account}) after {waited}s")
+        if told:
+            context.log.info(f"holding pool {pool} ({platform} account {account}) after {waited}s")
         yield waited
     finally:
         free_slot(instance, context.run_id, step_key)
-        context.log.info(f"released pool {pool}" + (f": {released()}" if released else ""))
+        context.log.info(f"released pool {pool} after {time.monotonic() - held:.1f}s"
+                         + (f": {released()}" if released else ""))

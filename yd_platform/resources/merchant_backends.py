@@ -32,7 +32,11 @@ import threading
 import dagster as dg
 from pydantic import Field
 
+from yd_platform.catalog import load_catalog
+from yd_platform.catalog.collectors import BROWSERLESS_COLLECTORS
+from yd_platform.datasets.keys import LANDING_TAG, raw_key
 from yd_platform.deployment import DEMO, Variables
+from yd_platform.resources.chromium import warm_up
 from yd_platform.resources.variables import env_field, from_environment
 from yd_platform.resources.warehouse_db import warehouse_url_for
 
@@ -79,6 +83,13 @@ class CollectorResource(dg.ConfigurableResource):
     warehouse_url: str = Field(default="", description="SQLAlchemy URL of the warehouse the `warehouse` "
                                                        "collector copies (YD_WAREHOUSE_URL)")
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run that downloads through Chromium launches it as the run starts: its
+        resources are set up before its step waits for the platform's pool, so the
+        launch (seconds) overlaps that wait instead of holding the slot."""
+        if downloads_through_chromium(context.dagster_run, context.instance):
+            warm_up(self.executable_path, self.headless)
+
     def base_url(self, platform: str) -> str:
         if platform in self.platform_urls:
             return self.platform_urls[platform].rstrip("/")
@@ -100,6 +111,22 @@ class CollectorResource(dg.ConfigurableResource):
         where = ("the demo portal" if self.portal_url in ("", DEMO)
                  else "the real hosts" if self.portal_url == "live" else self.portal_url)
         return f"{browser}; back-ends: {where}"
+
+
+def downloads_through_chromium(run: dg.DagsterRun | None, instance: dg.DagsterInstance | None = None) -> bool:
+    """Whether `run` materializes the raw asset of a dataset whose collector logs in
+    through Chromium (a landing run files a dropped report instead). A run launched with
+    an asset selection (backfills, the UI) names its assets; a whole job's run (schedules,
+    `dagster job launch`) has them in its execution plan, as steps named by asset key."""
+    if run is None or LANDING_TAG in run.tags:
+        return False
+    steps = {key.to_python_identifier() for key in run.asset_selection or ()}
+    if not steps and instance is not None and run.execution_plan_snapshot_id:
+        plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        steps = set(plan.step_keys_to_execute or (step.key for step in plan.steps))
+    browser_raw = {raw_key(ds).to_python_identifier() for ds in load_catalog().datasets()
+                   if ds.collector not in BROWSERLESS_COLLECTORS}
+    return not browser_raw.isdisjoint(steps)
 
 
 def collector_for(variables: Variables) -> CollectorResource:

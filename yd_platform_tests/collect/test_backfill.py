@@ -288,8 +288,10 @@ def test_a_backfill_batches_partitions_and_fails_only_the_bad_shop_date(deployme
                    and e.dagster_event.event_type_value == "STEP_FAILURE"]
         assert failure and bad in failure[-1].dagster_event.step_failure_data.user_failure_data.description
         # the run's log says how far the batch is after each account, not only at the end
-        progress = [e.user_message for e in instance.all_logs(failed_run.run_id) if " done (" in e.user_message]
+        lines = [e.user_message for e in instance.all_logs(failed_run.run_id)]
+        progress = [line for line in lines if " done (" in line]
         assert len(progress) == 2 and progress[-1].endswith("3 of 3 partitions handled, 2 collected, 1 failed")
+        assert all(re.match(r"released pool account_pdd_\S+ after \d+\.\ds: pdd account ", line) for line in progress)
 
     shown = deployment.partition_statuses()  # as the Partitions tab shows them
     assert shown["2025-09-01"] == {"materialized": set(SHOPS), "failed": set()}

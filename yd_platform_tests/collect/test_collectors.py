@@ -25,7 +25,6 @@ import dagster as dg
 import pytest
 
 from yd_platform.catalog.periods import period_for_tick
-from yd_platform.collect.browser import in_browser_thread, thread_browser
 from yd_platform.collect.errors import PermanentError, SessionExpired, TransientError
 from yd_platform.collect.framework import CollectJob, unix_bounds
 from yd_platform.collect.manual_login import manual_login
@@ -37,6 +36,7 @@ from yd_platform.definitions import build_definitions
 from yd_platform.demo.portal_state import DEMO_PASSWORD
 from yd_platform.instance.pools import account_pool, pool_use
 from yd_platform.pipeline.jobs import collect_job_name
+from yd_platform.resources.chromium import in_browser_thread, thread_browser
 from yd_platform.resources.merchant_backends import collector_from_env
 from yd_platform.resources.object_store import object_store_from_env
 from yd_platform.resources.shops import shop_source_from_env

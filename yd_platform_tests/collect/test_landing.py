@@ -12,8 +12,9 @@ import pytest
 import requests
 
 from yd_platform.collect.defs import LANDING_SENSOR
-from yd_platform.collect.landing import LANDING_TAG, LandingNameError, parse_landing_name
+from yd_platform.collect.landing import LandingNameError, parse_landing_name
 from yd_platform.collect.shops_sensor import sync_shops
+from yd_platform.datasets.keys import LANDING_TAG
 from yd_platform.datasets.partitions import time_partitions
 from yd_platform.definitions import build_definitions
 from yd_platform.demo.data import report_xlsx

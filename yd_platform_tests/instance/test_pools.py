@@ -208,7 +208,12 @@ def test_in_process_runs_of_a_platform_take_at_most_its_slots(portal, embedded_h
         assert pool_limits(instance)[pool].slots == slots
         # one slot taken elsewhere: the run gets another one at once
         with holding_slot(instance, pool, others[0], "test", wait_seconds=60):
-            assert InProcessCollection(catalog, embedded_home, "pdd_flagship").finished(instance)
+            first = InProcessCollection(catalog, embedded_home, "pdd_flagship")
+            assert first.finished(instance)
+        # its account was free: one line about the account's pool, when it was given back
+        account = account_pool("pdd", "pdd_acc_01")
+        lines = [e.user_message for e in instance.all_logs(first.run_id(instance)) if account in e.user_message]
+        assert len(lines) == 1 and lines[0].startswith(f"released pool {account} after "), lines
 
         # every slot taken: the run waits for one
         with holding_slot(instance, pool, others[0], "test", wait_seconds=60):

@@ -143,6 +143,14 @@ def browser_worker() -> Iterator[Callable[..., T | None]]:
         _idle.put(worker)
 
 
+def warm_up(executable_path: str, headless: bool = True) -> None:
+    """Launch Chromium now on the worker the next `browser_worker` borrows, without waiting:
+    a run that will download through it starts the browser while it still waits for its
+    platform's pool, instead of after (a failed launch is raised again at first use)."""
+    with browser_worker() as run:
+        run(lambda: thread_browser(executable_path, headless), wait=False)
+
+
 def in_browser_thread(fn: Callable[[], T]) -> T:
     """Run `fn` on an idle browser worker thread and return (or raise) its result."""
     with browser_worker() as run:
