@@ -23,6 +23,7 @@ step collects its partitions here:
 from __future__ import annotations
 
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ ROOT_RUN_TAG = "dagster/root_run_id"
 BACKFILL_TAGS = ("dagster/backfill", "dagster/root_backfill_id")
 ACCOUNT_TAG = "yd/account"  # `<platform>:<account>`, set by the schedules on one-shop runs
 RECORDS_PAGE = 1000
+PROGRESS_EVERY_SECONDS = 10.0  # how often a long batch says how far it is
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,37 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
 
 
+def accounts_in_turn(run_id: str, groups: dict[str, list]) -> deque:
+    """The accounts in the order a run takes them: each run starts at another account.
+    Runs over the same shops (a backfill's runs of other dates) walking the accounts in
+    one order would find each other's account busy at every turn and set it aside, one
+    claim and one log line each time."""
+    turn = deque(groups.items())
+    turn.rotate(-(zlib.crc32(run_id.encode()) % max(len(turn), 1)))
+    return turn
+
+
+@dataclass
+class BatchProgress:
+    """How far a batch is, said in the run's log as an account's pool is released: after
+    the first account, then at most every `every` seconds and after the last, so a long
+    batch shows its progress while it runs without a line (a storage write) per account;
+    each partition's materialization shows in the UI as it is stored."""
+
+    platform: str
+    todo: int = 0
+    every: float = PROGRESS_EVERY_SECONDS
+    said_at: float | None = None
+
+    def line(self, account: str, jobs: int, collected: int, failed: int, now: float) -> str | None:
+        done = collected + failed
+        if self.said_at is not None and done < self.todo and now - self.said_at < self.every:
+            return None
+        self.said_at = now
+        return (f"{self.platform} account {account} done ({jobs} partitions): {done} of {self.todo} "
+                f"partitions handled, {collected} collected, {failed} failed")
+
+
 class RawBatch:
     """The events of one step over its raw partitions (see the module's docstring)."""
 
@@ -174,7 +207,8 @@ class RawBatch:
         self.collected: list[str] = []
         self.failed: dict[str, CollectError] = {}
         self.reused: dict[str, dg.EventLogRecord] = {}
-        self._todo = self._given_up = 0
+        self._given_up = 0
+        self.progress = BatchProgress(ds.platform)
 
     def events(self, partitions: list[RawPartition]) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
         since = batch_began(self.context)
@@ -182,7 +216,7 @@ class RawBatch:
         given_up = given_up_earlier(self.context, self.ds, partitions)
         self.failed.update({key: PermanentError(error) for key, error in given_up.items()})
         todo = [p for p in partitions if p.key not in self.reused and p.key not in given_up]
-        self._todo, self._given_up = len(todo), len(given_up)
+        self.progress.todo, self._given_up = len(todo), len(given_up)
         accounts = accounts_of(self.context, self.ds, {p.shop for p in todo})
         groups: dict[str, list[tuple[RawPartition, CollectJob]]] = {}
         for p in todo:
@@ -206,7 +240,7 @@ class RawBatch:
     def _accounts(self, groups: dict[str, list[tuple[RawPartition, CollectJob]]]) -> Iterator:
         collector = self._collector()
         ensure_account_pools(self.context.instance, self.ds.platform, groups)
-        pending = deque(groups.items())
+        pending = accounts_in_turn(self.context.run_id, groups)
         busy_in_a_row = 0
         while pending:
             account, jobs = pending.popleft()
@@ -228,14 +262,9 @@ class RawBatch:
                 for p, job in jobs:
                     yield self._fail(p, job, TransientError(f"{job.label}: {busy}"))
 
-    def _progress(self, account: str, jobs: int) -> str:
-        """How far the batch is, said in the run's log as each account's pool is released,
-        so a long batch shows its progress while it runs (each partition's materialization
-        shows in the UI as it is stored)."""
-        done = len(self.collected) + len(self.failed) - self._given_up
-        return (f"{self.ds.platform} account {account} done ({jobs} partitions): {done} of "
-                f"{self._todo} partitions handled, {len(self.collected)} collected, "
-                f"{len(self.failed) - self._given_up} failed")
+    def _progress(self, account: str, jobs: int) -> str | None:
+        return self.progress.line(account, jobs, len(self.collected), len(self.failed) - self._given_up,
+                                  time.monotonic())
 
     def _account(self, collector, account: str, jobs: list[tuple[RawPartition, CollectJob]],
                  waited: float) -> Iterator:

@@ -356,17 +356,20 @@ class AccountBusy(TimeoutError):
 @contextmanager
 def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
                  wait_seconds: float, wait: bool = True, ensured: bool = False,
-                 released: Callable[[], str] | None = None) -> Iterator[float | None]:
+                 released: Callable[[], str | None] | None = None) -> Iterator[float | None]:
     """Hold the account's pool slot for the block; yields the seconds spent waiting.
 
     A step over several accounts asks with `wait=False` first: a busy account then yields
     None at once (its place in the queue given back), so the step can download for
     another account meanwhile and come back. With `wait=True`, `AccountBusy` is raised
     when the account stayed busy for `wait_seconds`. `ensured`: the caller gave the
-    account's pool its slot already (`ensure_account_pools`). The run's log says when the
-    slot was taken only after a wait (it said what it waited for); the release line says
-    how long it was held, and `released()` adds to it (a batch says there how far it is),
-    so an account that was free costs one log line.
+    account's pool its slot already (`ensure_account_pools`).
+
+    The run's log says when the slot was taken only after a wait (it said what it waited
+    for), and then when it was given back and after how long. Otherwise the release line
+    is said when `released` is not given or returns something to add to it (a batch says
+    there how far it is, now and then), so an account that was free costs no log line:
+    each is a write to the instance's storage, and a batch goes through many accounts.
     """
     instance = context.instance
     if not pools_enforced(instance):
@@ -405,5 +408,7 @@ def account_slot(context: dg.AssetExecutionContext, platform: str, account: str,
         yield waited
     finally:
         free_slot(instance, context.run_id, step_key)
-        context.log.info(f"released pool {pool} after {time.monotonic() - held:.1f}s"
-                         + (f": {released()}" if released else ""))
+        said = released() if released else ""
+        if told or said is not None:
+            context.log.info(f"released pool {pool} after {time.monotonic() - held:.1f}s"
+                             + (f": {said}" if said else ""))
