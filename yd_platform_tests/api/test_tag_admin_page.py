@@ -200,9 +200,11 @@ def test_a_tag_is_written_tried_saved_and_run_from_the_page(page, stack, seen):
     condition(page, 0, 0).locator("input.value").fill("abc")
     error = page.locator('#rule-builder [data-err="$.conditions[0].value"]')
     error.locator("text=needs a number").wait_for()
+    # the status line says so too, once the last check of the typing has answered (an
+    # input event still in flight shows "checking" until then)
+    page.wait_for_selector("#rule-status.bad")
     assert condition(page, 0, 0).locator("input.value").get_attribute("aria-invalid") == "true"
     assert page.locator("#rule-builder .err div").count() == 1  # nowhere else
-    assert page.locator("#rule-status.bad").is_visible()
     shot(page, "02_bad_value_at_its_field", page.locator("#editor"))
     condition(page, 0, 0).locator("input.value").fill("50000")
 
