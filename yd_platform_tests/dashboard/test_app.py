@@ -84,10 +84,10 @@ def test_city_filter_changes_the_numbers(page):
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stMetric"]')]
                  .some(m => m.innerText.includes('签约单数') && m.innerText.includes('36'))""")
+    wait_until_drawn(page)  # the rerun's last element replaced, not only its first metric
     after = (_metric(page, "签约单数"), _metric(page, "通知已发送"))
     assert before == ("108", before[1]) and after == ("36", "0")
     assert int(_metric(page, "通知待发送")) > 0
-    wait_until_drawn(page)  # the charts redrawn for the picture
     shot = artifacts_folder("dashboard") / "dashboard_shanghai.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes().startswith(b"\x89PNG")
