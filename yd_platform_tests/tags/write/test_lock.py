@@ -5,23 +5,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from yd_platform.resources.app_db import AppDatabaseResource
 from yd_platform.tags.tables import ensure_tables, read_user_tags
 from yd_platform.tags.write import write_user_tags as write_path
 from yd_platform.tags.write.lock import UserTagsLockTimeout, user_tags_writer
 from yd_platform.tags.write.write_user_tags import write_user_tags
+from yd_platform_tests.databases import app_database
 
 USERS = [f"u{i:04d}" for i in range(300)]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.slow)])
 def engine(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'app.db'}" if request.param == "sqlite" else request.getfixturevalue("mysql_url")
-    engine = AppDatabaseResource(url=url).engine()
-    ensure_tables(engine)
-    yield engine
-    if request.param == "mariadb":
-        engine.dispose()
+    """The app database with the tag tables and no tag in them (the package's `engine`
+    seeds two tags), on SQLite and, in the slow suite, MariaDB."""
+    with app_database(request.param, tmp_path) as app:
+        ensure_tables(app)
+        yield app
 
 
 @pytest.mark.slow
